@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_AUTODIFF_OPS_CONV_HPP
+#define DISTILL_AUTODIFF_OPS_CONV_HPP
+
+/**
+ * @file
+ * Convolution and pooling over NCHW batches.
+ *
+ * conv2d is im2col followed by one GEMM for the whole batch: cols [C·kh·kw, N·OH·OW], y = W · cols. im2col and
+ * col2im are each other's adjoints, and max pooling is a gather at constant argmax positions, so every op here is
+ * differentiable to any order by composition (what unrolled dataset distillation needs through a ConvNet).
+ */
+
+#include <limits>
+#include <vector>
+
+#include "distill/autodiff/ops/broadcast.hpp"
+#include "distill/autodiff/ops/linalg.hpp"
+#include "distill/autodiff/ops/shape.hpp"
+
+namespace distill::ad {
+
+/// Options of conv2d (square kernels come from the weight's shape).
+struct Conv2dOptions {
+  std::size_t stride = 1;
+  std::size_t padding = 0;
+};
+
+namespace detail {
+inline ConvGeometry conv_geometry(const Shape& x, std::size_t kh, std::size_t kw, std::size_t stride, std::size_t pad,
+                                  const char* op) {
+  DISTILL_CHECK(x.size() == 4, op, "(): input must be NCHW (rank 4), got ", show(x));
+  DISTILL_CHECK(stride > 0, op, "(): stride must be positive");
+  DISTILL_CHECK(x[2] + 2 * pad >= kh && x[3] + 2 * pad >= kw, op, "(): kernel ", kh, "x", kw,
+                " is larger than the padded input ", x[2] + 2 * pad, "x", x[3] + 2 * pad);
+  return ConvGeometry{x[0], x[1], x[2], x[3], kh, kw, stride, stride, pad, pad};
+}
+}  // namespace detail
+
+template <Backend B>
+Var<B> col2im(const Var<B>& cols, const ConvGeometry& g);
+
+//! The im2col matrix of a batch: [C·kh·kw, N·OH·OW].
+template <Backend B>
+Var<B> im2col(const Var<B>& x, const ConvGeometry& g) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(x.size() == g.input_size(), "im2col(): x has ", x.size(), " elements, geometry expects ", g.input_size());
+  auto cols = Tensor<T>::empty(Shape{g.col_rows(), g.col_cols()});
+  B::im2col(g, x.value().data(), cols.data());
+  return make_result<B>(std::move(cols), {x},
+                        [g, in_shape = x.shape()](const Var<B>&, const Var<B>& grad) {
+                          return std::vector<Var<B>>{reshape(col2im(grad, g), in_shape)};
+                        },
+                        "im2col");
+}
+
+//! The adjoint of im2col: sums patch columns back into an NCHW batch.
+template <Backend B>
+Var<B> col2im(const Var<B>& cols, const ConvGeometry& g) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(cols.rank() == 2 && cols.shape(0) == g.col_rows() && cols.shape(1) == g.col_cols(),
+                "col2im(): cols has shape ", show(cols.shape()), ", expected [", g.col_rows(), ", ", g.col_cols(), "]");
+  auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
+  B::col2im(g, cols.value().data(), x.data());
+  return make_result<B>(std::move(x), {cols},
+                        [g](const Var<B>&, const Var<B>& grad) { return std::vector<Var<B>>{im2col(grad, g)}; }, "col2im");
+}
+
+/**
+ * 2-D convolution (cross-correlation, like PyTorch): x [N, C, H, W], w [O, C, kh, kw], optional bias [O].
+ * @return [N, O, OH, OW]
+ */
+template <Backend B>
+Var<B> conv2d(const Var<B>& x, const Var<B>& w, const Var<B>& bias = {}, Conv2dOptions opt = {}) {
+  DISTILL_CHECK(w.rank() == 4, "conv2d(): weight must be [O, C, kh, kw], got ", show(w.shape()));
+  DISTILL_CHECK(x.rank() == 4 && x.shape(1) == w.shape(1), "conv2d(): input ", show(x.shape()), " does not have the ",
+                w.shape(1), " channels of weight ", show(w.shape()));
+  const ConvGeometry g = detail::conv_geometry(x.shape(), w.shape(2), w.shape(3), opt.stride, opt.padding, "conv2d");
+  const std::size_t o = w.shape(0), n = g.batch, p = g.out_h() * g.out_w();
+  const Var<B> cols = im2col(x, g);
+  const Var<B> y2 = matmul(reshape(w, Shape{o, g.col_rows()}), cols);  // [O, N·P]
+  Var<B> y = reshape(permute(reshape(y2, Shape{o, n, p}), {1, 0, 2}), Shape{n, o, g.out_h(), g.out_w()});
+  if (bias.defined()) {
+    DISTILL_CHECK(bias.size() == o, "conv2d(): bias has ", bias.size(), " elements, expected ", o);
+    y = add(y, reshape(bias, Shape{1, o, 1, 1}));
+  }
+  return y;
+}
+
+namespace detail {
+/// Sums over pooling windows (forward of avg pooling, before the 1/k² scale), or its adjoint.
+template <class T>
+void pool_sum(const ConvGeometry& g, const T* x, T* y, bool adjoint) {
+  const std::size_t oh = g.out_h(), ow = g.out_w();
+  const std::size_t planes = g.batch * g.channels;
+#pragma omp parallel for schedule(static) if (planes * g.height * g.width > (1u << 16))
+  for (std::size_t pl = 0; pl < planes; ++pl) {
+    const T* in = adjoint ? y + pl * oh * ow : x + pl * g.height * g.width;
+    T* out = adjoint ? const_cast<T*>(x) + pl * g.height * g.width : y + pl * oh * ow;
+    if (adjoint) std::fill_n(out, g.height * g.width, T(0));
+    for (std::size_t i = 0; i < oh; ++i)
+      for (std::size_t j = 0; j < ow; ++j) {
+        T acc = 0;
+        for (std::size_t a = 0; a < g.kernel_h; ++a)
+          for (std::size_t b = 0; b < g.kernel_w; ++b) {
+            const std::size_t h = i * g.stride_h + a, w = j * g.stride_w + b;
+            if (adjoint) out[h * g.width + w] += in[i * ow + j];
+            else acc += in[h * g.width + w];
+          }
+        if (!adjoint) out[i * ow + j] = acc;
+      }
+  }
+}
+}  // namespace detail
+
+template <Backend B>
+Var<B> avg_pool2d_adjoint(const Var<B>& g, const ConvGeometry& geom);
+
+/// Average pooling with a k×k window (stride defaults to k), no padding.
+template <Backend B>
+Var<B> avg_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
+  using T = typename B::Scalar;
+  const ConvGeometry g = detail::conv_geometry(x.shape(), k, k, stride ? stride : k, 0, "avg_pool2d");
+  auto y = Tensor<T>::empty(Shape{g.batch, g.channels, g.out_h(), g.out_w()});
+  detail::pool_sum(g, x.value().data(), y.data(), false);
+  B::binary_scalar(BinaryOp::mul, y.data(), T(1) / T(k * k), y.data(), y.size());
+  return make_result<B>(std::move(y), {x},
+                        [g](const Var<B>&, const Var<B>& grad) { return std::vector<Var<B>>{avg_pool2d_adjoint(grad, g)}; },
+                        "avg_pool2d");
+}
+
+//! The adjoint of avg_pool2d: each output gradient spread evenly over its window.
+template <Backend B>
+Var<B> avg_pool2d_adjoint(const Var<B>& grad, const ConvGeometry& g) {
+  using T = typename B::Scalar;
+  auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
+  detail::pool_sum(g, x.data(), const_cast<T*>(grad.value().data()), true);
+  B::binary_scalar(BinaryOp::mul, x.data(), T(1) / T(g.kernel_h * g.kernel_w), x.data(), x.size());
+  return make_result<B>(std::move(x), {grad},
+                        [g](const Var<B>&, const Var<B>& gg) {
+                          const std::size_t k = g.kernel_h;
+                          return std::vector<Var<B>>{avg_pool2d(gg, k, g.stride_h)};
+                        },
+                        "avg_pool2d_adjoint");
+}
+
+template <Backend B>
+Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape);
+
+//! out.flat[i] = x.flat[index[i]], shaped `shape` (the gather behind max pooling).
+template <Backend B>
+Var<B> take(const Var<B>& x, std::vector<std::size_t> index, Shape shape) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(numel(shape) == index.size(), "take(): shape ", show(shape), " does not hold ", index.size(), " indices");
+  auto out = Tensor<T>::empty(shape);
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    DISTILL_CHECK(index[i] < x.size(), "take(): index ", index[i], " out of range for ", x.size(), " elements");
+    out[i] = x.value()[index[i]];
+  }
+  return make_result<B>(std::move(out), {x},
+                        [index = std::move(index), in_shape = x.shape()](const Var<B>&, const Var<B>& g) {
+                          return std::vector<Var<B>>{put_add(g, index, in_shape)};
+                        },
+                        "take");
+}
+
+//! The adjoint of take: zeros of `shape` with out.flat[index[i]] += g.flat[i].
+template <Backend B>
+Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(g.size() == index.size(), "put_add(): g has ", g.size(), " elements for ", index.size(), " indices");
+  Tensor<T> out(shape);
+  for (std::size_t i = 0; i < index.size(); ++i) {
+    DISTILL_CHECK(index[i] < out.size(), "put_add(): index ", index[i], " out of range for ", out.size(), " elements");
+    out[index[i]] += g.value()[i];
+  }
+  return make_result<B>(std::move(out), {g},
+                        [index = std::move(index), g_shape = g.shape()](const Var<B>&, const Var<B>& gg) {
+                          return std::vector<Var<B>>{take(gg, index, g_shape)};
+                        },
+                        "put_add");
+}
+
+/// Max pooling with a k×k window (stride defaults to k): a gather at the (constant) argmax of each window.
+template <Backend B>
+Var<B> max_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
+  const ConvGeometry g = detail::conv_geometry(x.shape(), k, k, stride ? stride : k, 0, "max_pool2d");
+  const std::size_t oh = g.out_h(), ow = g.out_w(), planes = g.batch * g.channels;
+  std::vector<std::size_t> argmax(planes * oh * ow);
+  const auto* v = x.value().data();
+  for (std::size_t pl = 0; pl < planes; ++pl)
+    for (std::size_t i = 0; i < oh; ++i)
+      for (std::size_t j = 0; j < ow; ++j) {
+        std::size_t best = pl * g.height * g.width + (i * g.stride_h) * g.width + j * g.stride_w;
+        for (std::size_t a = 0; a < k; ++a)
+          for (std::size_t b = 0; b < k; ++b) {
+            const std::size_t idx = pl * g.height * g.width + (i * g.stride_h + a) * g.width + j * g.stride_w + b;
+            if (v[idx] > v[best]) best = idx;
+          }
+        argmax[(pl * oh + i) * ow + j] = best;
+      }
+  return take(x, std::move(argmax), Shape{g.batch, g.channels, oh, ow});
+}
+
+}  // namespace distill::ad
+
+#endif  // DISTILL_AUTODIFF_OPS_CONV_HPP

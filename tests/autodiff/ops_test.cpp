@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: MIT
+// Every differentiable op against central finite differences in double: first order, and second order
+// (the gradient of ⟨∇f, v⟩ with create_graph), on both backends.
+#include <catch2/catch.hpp>
+#include <functional>
+
+#include "distill/autodiff.hpp"
+#include "support/backends.hpp"
+#include "support/tolerances.hpp"
+
+namespace ad = distill::ad;
+using distill::Shape;
+using distill::Tensor;
+
+namespace {
+
+template <class B>
+Tensor<typename B::Scalar> random_tensor(Shape shape, std::uint64_t seed, double lo = -1, double hi = 1) {
+  Tensor<typename B::Scalar> t(shape);
+  distill::Rng rng(seed);
+  B::random_uniform(rng, t.data(), t.size(), typename B::Scalar(lo), typename B::Scalar(hi));
+  return t;
+}
+
+// Values on a shuffled grid: pairwise gaps of 2/n and none within 1/(2n) of 0 or ±0.5, so the 6-point
+// stencil (half-width 3h ≈ 0.018) never crosses the kink of a piecewise-linear op (abs, relu, clamp, max).
+template <class B>
+Tensor<typename B::Scalar> spaced_tensor(Shape shape, std::uint64_t seed, double offset = 0.37) {
+  Tensor<typename B::Scalar> t(shape);
+  distill::Rng rng(seed);
+  const auto perm = rng.permutation(t.size());
+  const double n = double(t.size());
+  for (std::size_t i = 0; i < t.size(); ++i) t[i] = typename B::Scalar((double(perm[i]) + offset) / n * 2 - 1);
+  return t;
+}
+
+// A scalar test function: a fixed random weighting of the op's output, so every output element matters and
+// the second derivative of a linear op is still exercised through the weighting's interaction.
+template <class B>
+struct Case {
+  std::string name;
+  std::vector<Tensor<typename B::Scalar>> inputs;
+  std::function<ad::Var<B>(const std::vector<ad::Var<B>>&)> op;
+};
+
+template <class B>
+ad::Var<B> weighted(const ad::Var<B>& y, std::uint64_t seed) {
+  // sum(w ⊙ y) + 0.1·sum(y²): the square makes second derivatives of linear ops non-trivial.
+  const auto w = random_tensor<B>(y.shape(), seed);
+  return ad::add(ad::sum(ad::mul(y, ad::Var<B>(w))), ad::mul_scalar(ad::sum(ad::mul(y, y)), typename B::Scalar(0.1)));
+}
+
+template <class B>
+std::vector<Case<B>> all_cases() {
+  using V = ad::Var<B>;
+  using Vs = std::vector<V>;
+  auto r = [](Shape s, std::uint64_t seed, double lo = -1, double hi = 1) { return random_tensor<B>(s, seed, lo, hi); };
+  auto sp = [](Shape s, std::uint64_t seed) { return spaced_tensor<B>(s, seed); };
+  // Same grid shifted by half a step: every element differs from every sp() element by at least 1/n.
+  auto sp_half = [](Shape s, std::uint64_t seed) { return spaced_tensor<B>(s, seed, 0.87); };
+  std::vector<Case<B>> c;
+  c.push_back({"add broadcast row", {r({3, 4}, 1), r({4}, 2)}, [](const Vs& x) { return ad::add(x[0], x[1]); }});
+  c.push_back({"sub broadcast channel", {r({2, 3, 2, 2}, 3), r({1, 3, 1, 1}, 4)}, [](const Vs& x) { return ad::sub(x[0], x[1]); }});
+  c.push_back({"sub scalar-first", {r({1}, 5), r({2, 3}, 6)}, [](const Vs& x) { return ad::sub(x[0], x[1]); }});
+  c.push_back({"mul broadcast", {r({2, 1, 3}, 7), r({4, 1}, 8)}, [](const Vs& x) { return ad::mul(x[0], x[1]); }});
+  c.push_back({"div", {r({3, 3}, 9), r({3, 3}, 10, 0.5, 2)}, [](const Vs& x) { return ad::div(x[0], x[1]); }});
+  c.push_back({"div broadcast", {r({3, 1}, 9), r({3, 4}, 10, 0.5, 2)}, [](const Vs& x) { return ad::div(x[0], x[1]); }});
+  c.push_back({"neg", {r({5}, 11)}, [](const Vs& x) { return ad::neg(x[0]); }});
+  c.push_back({"exp", {r({5}, 12)}, [](const Vs& x) { return ad::exp(x[0]); }});
+  c.push_back({"log", {r({5}, 13, 0.5, 2)}, [](const Vs& x) { return ad::log(x[0]); }});
+  c.push_back({"sqrt", {r({5}, 14, 0.5, 2)}, [](const Vs& x) { return ad::sqrt(x[0]); }});
+  c.push_back({"safe_sqrt", {r({5}, 15, 0.5, 2)}, [](const Vs& x) { return ad::safe_sqrt(x[0]); }});
+  c.push_back({"pow", {r({5}, 16, 0.5, 2)}, [](const Vs& x) { return ad::pow(x[0], typename B::Scalar(2.5)); }});
+  c.push_back({"reciprocal", {r({5}, 17, 0.5, 2)}, [](const Vs& x) { return ad::reciprocal(x[0]); }});
+  c.push_back({"abs", {sp({6}, 18)}, [](const Vs& x) { return ad::abs(x[0]); }});
+  c.push_back({"clamp", {sp({6}, 19)}, [](const Vs& x) { return ad::clamp(x[0], typename B::Scalar(-0.5), typename B::Scalar(0.5)); }});
+  c.push_back({"relu", {sp({6}, 20)}, [](const Vs& x) { return ad::relu(x[0]); }});
+  c.push_back({"tanh", {r({6}, 21)}, [](const Vs& x) { return ad::tanh(x[0]); }});
+  c.push_back({"sigmoid", {r({6}, 22)}, [](const Vs& x) { return ad::sigmoid(x[0]); }});
+  c.push_back({"acos", {r({6}, 23, -0.9, 0.9)}, [](const Vs& x) { return ad::acos(x[0]); }});
+  c.push_back({"sin cos", {r({6}, 24)}, [](const Vs& x) { return ad::mul(ad::sin(x[0]), ad::cos(x[0])); }});
+  c.push_back({"atan2", {r({6}, 25), r({6}, 26, 0.5, 1)}, [](const Vs& x) { return ad::atan2(x[0], x[1]); }});
+  c.push_back({"maximum", {sp({6}, 27), sp_half({6}, 28)}, [](const Vs& x) { return ad::maximum(x[0], x[1]); }});
+  c.push_back({"minimum", {sp({6}, 29), sp_half({1}, 30)}, [](const Vs& x) { return ad::minimum(x[0], x[1]); }});
+  c.push_back({"scalar ops", {r({4}, 31, 0.5, 2)}, [](const Vs& x) {
+                 using T = typename B::Scalar;
+                 return (T(2) - x[0] * T(3) + T(1)) / T(2) + T(1) / x[0];
+               }});
+  c.push_back({"matmul", {r({3, 4}, 32), r({4, 2}, 33)}, [](const Vs& x) { return ad::matmul(x[0], x[1]); }});
+  c.push_back({"matmul At", {r({4, 3}, 34), r({4, 2}, 35)}, [](const Vs& x) { return ad::matmul(x[0], x[1], {true, false}); }});
+  c.push_back({"matmul Bt", {r({3, 4}, 36), r({2, 4}, 37)}, [](const Vs& x) { return ad::matmul(x[0], x[1], {false, true}); }});
+  c.push_back({"matmul AtBt", {r({4, 3}, 38), r({2, 4}, 39)}, [](const Vs& x) { return ad::matmul(x[0], x[1], {true, true}); }});
+  c.push_back({"sum axes", {r({2, 3, 4}, 40)}, [](const Vs& x) { return ad::sum(x[0], {0, 2}); }});
+  c.push_back({"mean keepdim", {r({2, 3, 4}, 41)}, [](const Vs& x) { return ad::mean(x[0], {1}, true); }});
+  c.push_back({"log_softmax", {r({3, 5}, 42, -2, 2)}, [](const Vs& x) { return ad::log_softmax(x[0]); }});
+  c.push_back({"softmax axis0", {r({3, 5}, 43, -2, 2)}, [](const Vs& x) { return ad::softmax(x[0], 0); }});
+  c.push_back({"logsumexp", {r({3, 5}, 44, -2, 2)}, [](const Vs& x) { return ad::logsumexp(x[0], 1); }});
+  c.push_back({"reshape", {r({2, 6}, 45)}, [](const Vs& x) { return ad::reshape(x[0], Shape{3, 4}); }});
+  c.push_back({"permute", {r({2, 3, 4}, 46)}, [](const Vs& x) { return ad::permute(x[0], {2, 0, 1}); }});
+  c.push_back({"transpose", {r({2, 3}, 47)}, [](const Vs& x) { return ad::transpose(x[0]); }});
+  c.push_back({"slice", {r({4, 3}, 48)}, [](const Vs& x) { return ad::slice(x[0], 1, 1, 3); }});
+  c.push_back({"concat", {r({2, 3}, 49), r({2, 2}, 50)}, [](const Vs& x) { return ad::concat(Vs{x[0], x[1]}, 1); }});
+  c.push_back({"gather_rows", {r({4, 3}, 51)}, [](const Vs& x) { return ad::gather_rows(x[0], {3, 0, 3, 1}); }});
+  c.push_back({"scatter_add_rows", {r({3, 2}, 52)}, [](const Vs& x) { return ad::scatter_add_rows(x[0], {1, 1, 0}, 4); }});
+  c.push_back({"broadcast_to", {r({3, 1}, 53)}, [](const Vs& x) { return ad::broadcast_to(x[0], Shape{2, 3, 4}); }});
+  c.push_back({"conv2d stride1 pad1", {r({2, 2, 5, 5}, 54), r({3, 2, 3, 3}, 55), r({3}, 56)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], x[2], {.stride = 1, .padding = 1}); }});
+  c.push_back({"conv2d stride2", {r({1, 2, 6, 5}, 57), r({2, 2, 2, 3}, 58)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], V{}, {.stride = 2, .padding = 0}); }});
+  c.push_back({"avg_pool2d", {r({2, 2, 4, 4}, 59)}, [](const Vs& x) { return ad::avg_pool2d(x[0], 2); }});
+  c.push_back({"max_pool2d", {sp({2, 2, 4, 4}, 60)}, [](const Vs& x) { return ad::max_pool2d(x[0], 2); }});
+  c.push_back({"instance_norm", {r({2, 3, 3, 3}, 61)}, [](const Vs& x) { return ad::instance_norm(x[0]); }});
+  c.push_back({"group_norm", {r({2, 4, 2, 2}, 62)}, [](const Vs& x) { return ad::group_norm(x[0], 2); }});
+  return c;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("ops: first-order gradients match central finite differences", "[autodiff][grad]",
+                   DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  for (auto& c : all_cases<B>()) {
+    auto f = [&](const std::vector<ad::Var<B>>& x) { return weighted(c.op(x), 99); };
+    const auto r = ad::gradcheck<B>(f, c.inputs);
+    INFO(c.name << ": worst input " << r.worst_input << " index " << r.worst_index << " analytic " << r.worst_analytic
+                << " numeric " << r.worst_numeric);
+    CHECK(r.checked > 0);
+    CHECK(r.max_rel_error < Tolerances<double>::grad);
+  }
+}
+
+TEMPLATE_TEST_CASE("ops: second-order gradients (gradient of <grad f, v>) match finite differences",
+                   "[autodiff][grad][second-order]", DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  for (auto& c : all_cases<B>()) {
+    std::vector<Tensor<double>> dirs;
+    for (std::size_t i = 0; i < c.inputs.size(); ++i) dirs.push_back(random_tensor<B>(c.inputs[i].shape(), 500 + i));
+    auto f = [&](const std::vector<ad::Var<B>>& x) { return weighted(c.op(x), 99); };
+    const auto r = ad::gradcheck_second_order<B>(f, c.inputs, dirs);
+    INFO(c.name << ": worst input " << r.worst_input << " index " << r.worst_index << " analytic " << r.worst_analytic
+                << " numeric " << r.worst_numeric);
+    CHECK(r.max_rel_error < Tolerances<double>::second_order);
+  }
+}
+
+TEMPLATE_TEST_CASE("ops: float values agree with double values", "[autodiff]", DISTILL_TEST_FLOAT_BACKENDS) {
+  using B = TestType;
+  using BD = std::conditional_t<std::is_same_v<B, distill::EigenBackend<float>>, distill::EigenBackend<double>,
+#if DISTILL_HAS_XTENSOR
+                                distill::XtensorBackend<double>
+#else
+                                distill::EigenBackend<double>
+#endif
+                                >;
+  auto cf = all_cases<B>();
+  auto cd = all_cases<BD>();
+  for (std::size_t i = 0; i < cf.size(); ++i) {
+    std::vector<ad::Var<B>> xf;
+    std::vector<ad::Var<BD>> xd;
+    for (auto& t : cf[i].inputs) xf.emplace_back(t);
+    for (auto& t : cd[i].inputs) xd.emplace_back(t);
+    const auto yf = cf[i].op(xf).value();
+    const auto yd = cd[i].op(xd).value();
+    INFO(cf[i].name);
+    REQUIRE(yf.shape() == yd.shape());
+    for (std::size_t k = 0; k < yf.size(); ++k) CHECK(relative_error(yf[k], yd[k], 1e-3) < 1e-4);
+  }
+}
