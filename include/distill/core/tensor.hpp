@@ -148,7 +148,8 @@ class Tensor {
   //! True when both handles share one buffer start (the same storage, not just equal values).
   bool same_storage(const Tensor& other) const { return data_ == other.data_; }
   //! True when the storage is owned by distill (false for Tensor::view of user memory).
-  bool owns_data() const { return storage_ != nullptr; }
+  // A view's storage_ is an aliasing shared_ptr with no owner: its get() is non-null but its use_count() is 0.
+  bool owns_data() const { return storage_.use_count() != 0; }
 
   //! A view with another shape of the same number of elements.
   Tensor reshape(Shape shape) const {

@@ -73,7 +73,7 @@ template <class T>
 void reference_reduce(ReduceOp op, const T* x, T* y, std::size_t outer, std::size_t len, std::size_t inner) {
   for (std::size_t o = 0; o < outer; ++o)
     for (std::size_t i = 0; i < inner; ++i) {
-      double acc = op == ReduceOp::sum ? 0.0 : double(x[o * len * inner + i]);
+      double acc = op == ReduceOp::sum || len == 0 ? 0.0 : double(x[o * len * inner + i]);  // len 0: x may be empty
       for (std::size_t l = 0; l < len; ++l) {
         const double v = x[(o * len + l) * inner + i];
         acc = op == ReduceOp::sum ? acc + v : op == ReduceOp::max ? std::max(acc, v) : std::min(acc, v);
