@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_SYNTHETIC_UNROLLED_GD_HPP
+#define DISTILL_SYNTHETIC_UNROLLED_GD_HPP
+
+/**
+ * @file
+ * Dataset distillation by unrolled gradient descent with learned step sizes.
+ *
+ * Wang, Zhu, Torralba, Efros 2018, Dataset Distillation; arXiv:1811.10959 (Algorithm 1):
+ *
+ *   input: model f(θ; x), distribution p(θ₀), T steps, E epochs, real data
+ *   initialise synthetic images x̃ = {x̃_t}, t < T, and step sizes η̃ = {η̃_{e,t}}
+ *   repeat
+ *     sample a real minibatch (x, y) and initial weights θ₀ ~ p(θ₀)
+ *     for e < E, t < T:   θ_{i+1} = θ_i − η̃_{e,t} ∇θ ℓ(f(θ_i; x̃_t), ỹ_t)        (i = e·T + t)
+ *     L = ℓ(f(θ_{E·T}; x), y)
+ *     x̃ ← x̃ − α ∇x̃ L,  η̃ ← η̃ − α ∇η̃ L                                        (here: Adam)
+ *
+ * ∇x̃ L and ∇η̃ L go *through* the inner gradients, so they are second-order quantities; the tape's create_graph
+ * gives them exactly. Two memory modes compute the same hypergradient:
+ *   - Memory::full keeps the whole unrolled graph (activations × steps);
+ *   - Memory::recompute keeps only θ_i (parameters × steps) and, walking the steps backwards, rebuilds one step's
+ *     graph at a time to pull the adjoint dL/dθ_{i+1} back to dL/dθ_i, dL/dx̃_t, dL/dη̃_{e,t}.
+ * Step sizes are learned as log η̃, which keeps them positive.
+ */
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "distill/autodiff.hpp"
+#include "distill/callbacks/invoke.hpp"
+#include "distill/callbacks/state.hpp"
+#include "distill/core.hpp"
+#include "distill/nn/concepts.hpp"
+#include "distill/nn/optimizers.hpp"
+
+namespace distill::synthetic {
+
+/// How much of the unrolled computation is kept for the backward pass.
+enum class Memory { full, recompute };
+/// Where the initial weights θ₀ of each outer step come from.
+enum class ThetaMode { fixed, random, pool };
+/// How synthetic images start.
+enum class ImageInit { noise, real };
+
+struct UnrolledGdOptions {
+  std::size_t images_per_class = 1;  //!< per step
+  std::size_t steps = 1;             //!< T: distinct synthetic batches, one per inner step
+  std::size_t epochs = 3;            //!< E: passes over the T steps
+  ImageInit init = ImageInit::noise;
+  ThetaMode theta_mode = ThetaMode::fixed;
+  std::size_t inits_per_step = 1;    //!< random mode: hypergradients averaged over this many fresh θ₀
+  double initial_lr = 0.02;          //!< η̃ at the start, for every step and epoch
+  bool learn_labels = false;         //!< learn soft labels (as logits) alongside the images
+  std::size_t outer_steps = 1000;
+  double outer_lr = 0.01;            //!< Adam on images and log-step-sizes
+  double lr_lr = 0.01;               //!< Adam on log η̃ (the paper uses a separate rate)
+  std::size_t decay_every = 0;       //!< outer lr × 0.5 every this many steps (0 = constant)
+  std::size_t real_batch = 1024;
+  Memory memory = Memory::full;
+  std::uint64_t seed = 0;
+};
+
+/// The learned set: images[t] is the synthetic batch of step t, labels are shared by all steps.
+template <class T>
+struct UnrolledGdResult {
+  std::vector<Tensor<T>> images;        //!< T tensors [n, C, H, W], n = classes × images_per_class
+  std::vector<std::int64_t> labels;     //!< hard label of each of the n images of a step
+  std::vector<Tensor<T>> label_logits;  //!< learned soft labels per step [n, K] (empty unless learn_labels)
+  Tensor<T> log_lr;                     //!< [E·T] log step sizes, in application order
+  std::size_t steps = 0, epochs = 0, classes = 0;
+  std::vector<double> loss_history;     //!< outer loss per outer step
+
+  //! The step size used at inner step i = e·T + t.
+  T lr(std::size_t i) const { return std::exp(log_lr[i]); }
+};
+
+/// One hypergradient evaluation: the outer loss and its gradient w.r.t. every learned quantity.
+template <class T>
+struct Hypergradient {
+  double loss = 0;
+  std::vector<Tensor<T>> d_images;        //!< one per step
+  Tensor<T> d_log_lr;                     //!< [E·T]
+  std::vector<Tensor<T>> d_label_logits;  //!< one per step (learn_labels only)
+};
+
+namespace detail {
+
+/// Cross-entropy with (soft) target distributions: −mean_n Σ_k y_nk log softmax(z)_nk.
+template <Backend B>
+ad::Var<B> soft_cross_entropy(const ad::Var<B>& logits, const ad::Var<B>& targets) {
+  using T = typename B::Scalar;
+  const ad::Var<B> per_sample = ad::sum(ad::mul(targets, ad::log_softmax(logits)), {1});
+  return ad::mul_scalar(ad::sum(per_sample), T(-1) / T(logits.shape(0)));
+}
+
+template <class T>
+Tensor<T> one_hot(const std::vector<std::int64_t>& labels, std::size_t classes) {
+  Tensor<T> y(Shape{labels.size(), classes});
+  for (std::size_t i = 0; i < labels.size(); ++i) y.at(i, std::size_t(labels[i])) = T(1);
+  return y;
+}
+
+/// The targets of step t: fixed one-hot labels, or softmax of the learned label logits.
+template <Backend B>
+ad::Var<B> step_targets(const std::vector<ad::Var<B>>& label_vars, const ad::Var<B>& one_hot, std::size_t t) {
+  return label_vars.empty() ? one_hot : ad::softmax(label_vars[t]);
+}
+
+/// θ − η ∇θ ℓ(f(θ; x̃), ỹ), recorded with create_graph so it can be differentiated w.r.t. θ, x̃, η, ỹ.
+template <Backend B, class M>
+std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>& theta, const ad::Var<B>& images,
+                                   const ad::Var<B>& targets, const ad::Var<B>& eta, bool create_graph) {
+  const ad::Var<B> loss = soft_cross_entropy(model.template forward<B>(theta, images), targets);
+  const auto g = ad::grad(loss, theta, {.create_graph = create_graph});
+  std::vector<ad::Var<B>> next;
+  next.reserve(theta.size());
+  for (std::size_t k = 0; k < theta.size(); ++k) next.push_back(ad::sub(theta[k], ad::mul(eta, g[k])));
+  return next;
+}
+
+}  // namespace detail
+
+/**
+ * The outer loss ℓ(f(θ_{E·T}; x), y) after E·T unrolled steps from θ₀, and its exact gradient w.r.t. the
+ * synthetic images, the log step sizes and (optionally) the label logits.
+ *
+ * @param images       T tensors [n, ...]: the synthetic batch of each step
+ * @param labels       the n hard labels shared by every step (used when label_logits is empty)
+ * @param label_logits empty, or T tensors [n, K] of learnable soft labels
+ * @param log_lr       [E·T] log step sizes
+ * @param theta0       the initial weights
+ * @param real_x, real_y  the real minibatch the outer loss is measured on
+ */
+template <Backend B, class M>
+Hypergradient<typename B::Scalar> unrolled_hypergradient(
+    const M& model, const std::vector<Tensor<typename B::Scalar>>& images, const std::vector<std::int64_t>& labels,
+    const std::vector<Tensor<typename B::Scalar>>& label_logits, const Tensor<typename B::Scalar>& log_lr,
+    std::size_t epochs, const nn::Params<typename B::Scalar>& theta0, const Tensor<typename B::Scalar>& real_x,
+    const std::vector<std::int64_t>& real_y, std::size_t classes, Memory memory = Memory::full) {
+  using T = typename B::Scalar;
+  using V = ad::Var<B>;
+  const std::size_t steps = images.size();
+  DISTILL_CHECK(steps > 0, "unrolled_hypergradient(): images is empty (need one batch per step)");
+  DISTILL_CHECK(epochs > 0, "unrolled_hypergradient(): epochs must be positive");
+  DISTILL_CHECK(log_lr.size() == steps * epochs, "unrolled_hypergradient(): log_lr has ", log_lr.size(),
+                " entries, expected steps × epochs = ", steps * epochs);
+  DISTILL_CHECK(label_logits.empty() || label_logits.size() == steps, "unrolled_hypergradient(): label_logits has ",
+                label_logits.size(), " entries, expected 0 or ", steps);
+  for (const auto& im : images)
+    DISTILL_CHECK(im.rank() >= 2 && im.shape(0) == labels.size(), "unrolled_hypergradient(): a step's images have shape ",
+                  show(im.shape()), " but there are ", labels.size(), " labels");
+  DISTILL_CHECK(real_x.rank() >= 2 && real_x.shape(0) == real_y.size(), "unrolled_hypergradient(): real_x has ",
+                real_x.rank() ? real_x.shape(0) : 0, " rows but real_y has ", real_y.size());
+  const std::size_t n_inner = steps * epochs;
+  const V syn_one_hot(detail::one_hot<T>(labels, classes));
+  const V real_targets(detail::one_hot<T>(real_y, classes));
+  const bool learn_labels = !label_logits.empty();
+
+  Hypergradient<T> out;
+  out.d_log_lr = Tensor<T>(log_lr.shape());
+  for (const auto& im : images) out.d_images.emplace_back(im.shape());
+  for (const auto& ll : label_logits) out.d_label_logits.emplace_back(ll.shape());
+
+  auto eta_at = [&](const V& log_lr_var, std::size_t i) { return ad::exp(ad::slice(log_lr_var, 0, i, i + 1)); };
+
+  if (memory == Memory::full) {
+    ad::Tape<B> tape;
+    std::vector<V> xs, lab;
+    for (const auto& im : images) xs.push_back(tape.variable(im));
+    for (const auto& ll : label_logits) lab.push_back(tape.variable(ll));
+    const V lr = tape.variable(log_lr);
+    std::vector<V> theta;
+    for (const auto& p : theta0.tensors) theta.push_back(tape.variable(p));
+    for (std::size_t i = 0; i < n_inner; ++i) {
+      const std::size_t t = i % steps;
+      theta = detail::inner_step(model, theta, xs[t], detail::step_targets(lab, syn_one_hot, t), eta_at(lr, i), true);
+    }
+    const V loss = detail::soft_cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    out.loss = double(loss.item());
+    std::vector<V> wrt = xs;
+    wrt.push_back(lr);
+    wrt.insert(wrt.end(), lab.begin(), lab.end());
+    const auto g = ad::grad(loss, wrt);
+    for (std::size_t t = 0; t < steps; ++t) out.d_images[t] = g[t].value();
+    out.d_log_lr = g[steps].value();
+    for (std::size_t t = 0; t < lab.size(); ++t) out.d_label_logits[t] = g[steps + 1 + t].value();
+    return out;
+  }
+
+  // Memory::recompute. Forward: keep only θ_i (no graph survives a step).
+  std::vector<std::vector<Tensor<T>>> thetas;
+  thetas.push_back(theta0.tensors);
+  for (std::size_t i = 0; i < n_inner; ++i) {
+    const std::size_t t = i % steps;
+    ad::Tape<B> tape;
+    std::vector<V> theta;
+    for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
+    const V targets = learn_labels ? ad::softmax(V(label_logits[t])) : syn_one_hot;
+    const V eta(Tensor<T>(Shape{1}, T(std::exp(log_lr[i]))));
+    const auto next = detail::inner_step(model, theta, V(images[t]), targets, eta, false);
+    std::vector<Tensor<T>> values;
+    for (const auto& v : next) values.push_back(v.value());
+    thetas.push_back(std::move(values));
+  }
+  // The outer loss and dL/dθ_N.
+  std::vector<Tensor<T>> adjoint;
+  {
+    ad::Tape<B> tape;
+    std::vector<V> theta;
+    for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
+    const V loss = detail::soft_cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    out.loss = double(loss.item());
+    for (const auto& g : ad::grad(loss, theta)) adjoint.push_back(g.value());
+  }
+  // Backward over the steps: rebuild step i, then pull ⟨θ_{i+1}, adjoint⟩ back to θ_i, x̃_t, log η̃_i, labels.
+  for (std::size_t i = n_inner; i-- > 0;) {
+    const std::size_t t = i % steps;
+    ad::Tape<B> tape;
+    std::vector<V> theta;
+    for (const auto& p : thetas[i]) theta.push_back(tape.variable(p));
+    const V x = tape.variable(images[t]);
+    const V lr = tape.variable(log_lr);
+    std::vector<V> lab;
+    if (learn_labels) lab.push_back(tape.variable(label_logits[t]));
+    const V targets = learn_labels ? ad::softmax(lab[0]) : syn_one_hot;
+    const auto next = detail::inner_step(model, theta, x, targets, eta_at(lr, i), true);
+    V pullback = ad::dot(next[0], V(adjoint[0]));
+    for (std::size_t k = 1; k < next.size(); ++k) pullback = ad::add(pullback, ad::dot(next[k], V(adjoint[k])));
+    std::vector<V> wrt = theta;
+    wrt.push_back(x);
+    wrt.push_back(lr);
+    wrt.insert(wrt.end(), lab.begin(), lab.end());
+    const auto g = ad::grad(pullback, wrt);
+    for (std::size_t k = 0; k < theta.size(); ++k) adjoint[k] = g[k].value();
+    const std::size_t at = theta.size();
+    B::axpby(T(1), g[at].value().data(), T(1), out.d_images[t].data(), out.d_images[t].size());
+    B::axpby(T(1), g[at + 1].value().data(), T(1), out.d_log_lr.data(), out.d_log_lr.size());
+    if (learn_labels)
+      B::axpby(T(1), g[at + 2].value().data(), T(1), out.d_label_logits[t].data(), out.d_label_logits[t].size());
+  }
+  return out;
+}
+
+
+/**
+ * Unrolled-GD dataset distillation (Wang et al. 2018).
+ *
+ * @tparam M a nn::Model (init<B>(rng), forward<B>(params, x))
+ * @tparam B the tensor backend
+ *
+ * Usage:
+ *   synthetic::UnrolledGd<nn::LeNet> ugd{nn::LeNet{}, {.images_per_class = 1, .steps = 1, .epochs = 3}};
+ *   ugd.set_fixed_init(theta0);                  // or theta_mode = random / pool (set_pool)
+ *   auto result = ugd.fit(train, callbacks::ProgressBar{});
+ *   auto trained = apply_distilled(model, theta0, result);
+ */
+template <class M, Backend B = DefaultBackend<float>>
+class UnrolledGd {
+ public:
+  using T = typename B::Scalar;
+  DISTILL_REQUIRE_MODEL(M, B, "distill::synthetic::UnrolledGd");
+
+  UnrolledGd(M model, UnrolledGdOptions options) : model_(std::move(model)), opt_(options) {
+    DISTILL_CHECK(opt_.images_per_class > 0, "UnrolledGd: images_per_class must be positive");
+    DISTILL_CHECK(opt_.steps > 0 && opt_.epochs > 0, "UnrolledGd: steps (", opt_.steps, ") and epochs (", opt_.epochs,
+                  ") must be positive");
+    DISTILL_CHECK(opt_.initial_lr > 0, "UnrolledGd: initial_lr must be positive (got ", opt_.initial_lr, ")");
+    DISTILL_CHECK(opt_.real_batch > 0, "UnrolledGd: real_batch must be positive");
+    DISTILL_CHECK(opt_.inits_per_step > 0, "UnrolledGd: inits_per_step must be positive");
+  }
+
+  //! θ₀ for ThetaMode::fixed (e.g. a pretrained net). Without it, fixed mode draws one θ₀ from the seed.
+  void set_fixed_init(nn::Params<T> theta0) { fixed_ = std::move(theta0); }
+  //! The nets ThetaMode::pool samples θ₀ from.
+  void set_pool(std::vector<nn::Params<T>> pool) { pool_ = std::move(pool); }
+  const std::optional<nn::Params<T>>& fixed_init() const { return fixed_; }
+
+  /**
+   * Learns the synthetic images (and step sizes, and optionally labels) on `train`.
+   * @param train  images [N, C, H, W] (normalised as the model expects) with labels in [0, num_classes)
+   * @throw invalid_argument for an empty set, a class without images, or a real_batch larger than the data
+   */
+  template <class... Callbacks>
+  UnrolledGdResult<T> fit(const Tensor<T>& train_images, const std::vector<std::int64_t>& train_labels,
+                          std::size_t classes, Callbacks&&... cbs) {
+    const std::size_t n_train = train_images.rank() ? train_images.shape(0) : 0;
+    DISTILL_CHECK(n_train > 0 && n_train == train_labels.size(), "UnrolledGd::fit(): train has ", n_train,
+                  " images and ", train_labels.size(), " labels");
+    DISTILL_CHECK(classes > 0, "UnrolledGd::fit(): classes must be positive");
+    DISTILL_CHECK(opt_.real_batch <= n_train, "UnrolledGd::fit(): real_batch (", opt_.real_batch,
+                  ") is larger than the training set (", n_train, ")");
+    DISTILL_CHECK(opt_.theta_mode != ThetaMode::pool || !pool_.empty(),
+                  "UnrolledGd::fit(): theta_mode is pool but no pool was set (call set_pool)");
+    std::vector<std::vector<std::size_t>> by_class(classes);
+    for (std::size_t i = 0; i < n_train; ++i) {
+      DISTILL_CHECK(train_labels[i] >= 0 && std::size_t(train_labels[i]) < classes, "UnrolledGd::fit(): label ",
+                    train_labels[i], " of image ", i, " is outside [0, ", classes, ")");
+      by_class[std::size_t(train_labels[i])].push_back(i);
+    }
+    for (std::size_t c = 0; c < classes; ++c)
+      DISTILL_CHECK(opt_.init != ImageInit::real || by_class[c].size() >= opt_.images_per_class * opt_.steps,
+                    "UnrolledGd::fit(): class ", c, " has ", by_class[c].size(), " images, fewer than needed for real init");
+
+    Rng rng(opt_.seed);
+    const std::size_t n = classes * opt_.images_per_class;
+    Shape image_shape = train_images.shape();
+    image_shape[0] = n;
+    const std::size_t per_image = train_images.size() / n_train;
+
+    UnrolledGdResult<T> r;
+    r.steps = opt_.steps;
+    r.epochs = opt_.epochs;
+    r.classes = classes;
+    for (std::size_t c = 0; c < classes; ++c)
+      for (std::size_t k = 0; k < opt_.images_per_class; ++k) r.labels.push_back(std::int64_t(c));
+    for (std::size_t t = 0; t < opt_.steps; ++t) {
+      Tensor<T> im = Tensor<T>::empty(image_shape);
+      if (opt_.init == ImageInit::noise) {
+        B::random_normal(rng, im.data(), im.size(), T(0), T(1));
+      } else {
+        for (std::size_t j = 0; j < n; ++j) {
+          const auto& pool = by_class[std::size_t(r.labels[j])];
+          const std::size_t src = pool[rng.uniform_int(pool.size())];
+          std::copy_n(train_images.data() + src * per_image, per_image, im.data() + j * per_image);
+        }
+      }
+      r.images.push_back(std::move(im));
+      if (opt_.learn_labels) r.label_logits.push_back(detail::one_hot<T>(r.labels, classes));
+    }
+    r.log_lr = Tensor<T>(Shape{opt_.steps * opt_.epochs}, T(std::log(opt_.initial_lr)));
+    if (opt_.theta_mode == ThetaMode::fixed && !fixed_) fixed_ = model_.template init<B>(rng);
+
+    // Adam over every learned tensor; log step sizes get their own rate.
+    std::vector<Tensor<T>*> params;
+    for (auto& im : r.images) params.push_back(&im);
+    for (auto& ll : r.label_logits) params.push_back(&ll);
+    const nn::Adam adam{.lr = opt_.outer_lr};
+    nn::Adam::State<T> adam_images, adam_lrs;
+    std::vector<Tensor<T>*> lr_params{&r.log_lr};
+
+    callbacks::TrainingState state;
+    state.total_steps = opt_.outer_steps;
+    state.phase = "unrolled-gd";
+    const auto start = std::chrono::steady_clock::now();
+    bool stop = callbacks::invoke_on_begin(state, cbs...);
+    for (std::size_t s = 0; s < opt_.outer_steps && !stop; ++s) {
+      // The real minibatch.
+      std::vector<std::size_t> idx = rng.permutation(n_train);
+      idx.resize(opt_.real_batch);
+      Shape bs = train_images.shape();
+      bs[0] = idx.size();
+      Tensor<T> real_x = Tensor<T>::empty(bs);
+      std::vector<std::int64_t> real_y(idx.size());
+      for (std::size_t j = 0; j < idx.size(); ++j) {
+        std::copy_n(train_images.data() + idx[j] * per_image, per_image, real_x.data() + j * per_image);
+        real_y[j] = train_labels[idx[j]];
+      }
+      // θ₀ per mode; hypergradients averaged over inits_per_step draws.
+      Hypergradient<T> total;
+      const std::size_t draws = opt_.theta_mode == ThetaMode::fixed ? 1 : opt_.inits_per_step;
+      for (std::size_t d = 0; d < draws; ++d) {
+        nn::Params<T> theta0 = opt_.theta_mode == ThetaMode::fixed    ? *fixed_
+                               : opt_.theta_mode == ThetaMode::random ? model_.template init<B>(rng)
+                                                                      : pool_[rng.uniform_int(pool_.size())];
+        auto hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.label_logits, r.log_lr, opt_.epochs, theta0,
+                                            real_x, real_y, classes, opt_.memory);
+        if (d == 0) {
+          total = std::move(hg);
+          continue;
+        }
+        total.loss += hg.loss;
+        for (std::size_t t = 0; t < total.d_images.size(); ++t)
+          B::axpby(T(1), hg.d_images[t].data(), T(1), total.d_images[t].data(), total.d_images[t].size());
+        for (std::size_t t = 0; t < total.d_label_logits.size(); ++t)
+          B::axpby(T(1), hg.d_label_logits[t].data(), T(1), total.d_label_logits[t].data(), total.d_label_logits[t].size());
+        B::axpby(T(1), hg.d_log_lr.data(), T(1), total.d_log_lr.data(), total.d_log_lr.size());
+      }
+      const T scale = T(1) / T(draws);
+      std::vector<const Tensor<T>*> grads;
+      for (auto& g : total.d_images) grads.push_back(&g);
+      for (auto& g : total.d_label_logits) grads.push_back(&g);
+      for (auto* g : grads) B::binary_scalar(BinaryOp::mul, g->data(), scale, const_cast<T*>(g->data()), g->size());
+      B::binary_scalar(BinaryOp::mul, total.d_log_lr.data(), scale, total.d_log_lr.data(), total.d_log_lr.size());
+      DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
+                    " at step ", s, "; try a smaller initial_lr or outer_lr");
+      const double decay = opt_.decay_every ? std::pow(0.5, double(s / opt_.decay_every)) : 1.0;
+      adam.step(adam_images, params, grads, opt_.outer_lr * decay);
+      adam.step(adam_lrs, lr_params, {&total.d_log_lr}, opt_.lr_lr * decay);
+
+      r.loss_history.push_back(total.loss / double(draws));
+      state.step = s + 1;
+      state.loss = r.loss_history.back();
+      state.metrics["lr0"] = std::exp(double(r.log_lr[0]));
+      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      stop = callbacks::invoke_on_step(state, cbs...);
+    }
+    callbacks::invoke_on_end(state, cbs...);
+    return r;
+  }
+
+ private:
+  M model_;
+  UnrolledGdOptions opt_;
+  std::optional<nn::Params<T>> fixed_;
+  std::vector<nn::Params<T>> pool_;
+};
+
+/**
+ * Trains θ₀ with the distilled steps (E epochs × T steps, the learned step sizes) and returns the result.
+ * This is how a distilled set is used, and how it is evaluated.
+ */
+template <Backend B, class M>
+nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<typename B::Scalar>& theta0,
+                                               const UnrolledGdResult<typename B::Scalar>& set) {
+  using T = typename B::Scalar;
+  using V = ad::Var<B>;
+  DISTILL_CHECK(set.log_lr.size() == set.steps * set.epochs && set.images.size() == set.steps,
+                "apply_distilled(): the distilled set is inconsistent (", set.images.size(), " steps of images, ",
+                set.log_lr.size(), " step sizes for ", set.steps, " steps × ", set.epochs, " epochs)");
+  nn::Params<T> theta = theta0.clone();
+  const V one_hot(detail::one_hot<T>(set.labels, set.classes));
+  for (std::size_t i = 0; i < set.steps * set.epochs; ++i) {
+    const std::size_t t = i % set.steps;
+    ad::Tape<B> tape;
+    std::vector<V> vars;
+    for (const auto& p : theta.tensors) vars.push_back(tape.variable(p));
+    const V targets = set.label_logits.empty() ? one_hot : ad::softmax(V(set.label_logits[t]));
+    const auto next = detail::inner_step(model, vars, V(set.images[t]), targets, V(Tensor<T>(Shape{1}, set.lr(i))), false);
+    for (std::size_t k = 0; k < next.size(); ++k) theta.tensors[k] = next[k].value();
+  }
+  return theta;
+}
+
+}  // namespace distill::synthetic
+
+#endif  // DISTILL_SYNTHETIC_UNROLLED_GD_HPP
