@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+// Forward + backward throughput of the evaluation nets (LeNet, ConvNet-3) at batch 256 on MNIST-sized input,
+// float, Eigen backend: images/s and GFLOP/s, with a GEMM of ConvNet-3's biggest layer as the peak reference.
+//
+//   build-nn/benchmarks/nn/bench_nets --benchmark_counters_tabular=true
+//
+// The PyTorch reference is benchmarks/pytorch_reference.py (same nets, same batch).
+#include <benchmark/benchmark.h>
+
+#include "distill/nn.hpp"
+
+namespace ad = distill::ad;
+namespace nn = distill::nn;
+using B = distill::EigenBackend<float>;
+using T = float;
+
+namespace {
+
+// Multiply-adds of a convolution layer: N · O · OH · OW · C · k².
+double conv_macs(double n, double c, double o, double out_hw, double k) { return n * o * out_hw * out_hw * c * k * k; }
+
+/**
+ * FLOPs of one training step (forward + backward) of a net, counting only convolutions and linear layers
+ * (everything else is O(activations), < 2 % here). Forward = 2·MACs; backward = 2·MACs for the weight gradient
+ * + 2·MACs for the input gradient, except the first layer, whose input (the data) needs no gradient.
+ */
+double step_flops(const std::vector<double>& macs) {
+  double f = 0;
+  for (std::size_t i = 0; i < macs.size(); ++i) f += 2 * macs[i] * (i == 0 ? 2 : 3);
+  return f;
+}
+
+double convnet3_flops(double n) {
+  // 28×28 → conv 1→128 @28 → pool 14 → conv 128→128 @14 → pool 7 → conv 128→128 @7 → pool 3 → linear 1152→10
+  return step_flops({conv_macs(n, 1, 128, 28, 3), conv_macs(n, 128, 128, 14, 3), conv_macs(n, 128, 128, 7, 3),
+                     n * 1152 * 10});
+}
+double lenet_flops(double n) {
+  // conv 1→6 5×5 pad 2 @28 → pool 14 → conv 6→16 5×5 @10 → pool 5 → fc 400→120 → 120→84 → 84→10
+  return step_flops({conv_macs(n, 1, 6, 28, 5), conv_macs(n, 6, 16, 10, 5), n * 400 * 120, n * 120 * 84, n * 84 * 10});
+}
+
+template <class M>
+void train_step_bench(benchmark::State& state, const M& model, double flops) {
+  const std::size_t n = std::size_t(state.range(0));
+  distill::Rng rng(0);
+  const auto params = model.template init<B>(rng);
+  auto x = distill::Tensor<T>::empty({n, 1, 28, 28});
+  B::random_uniform(rng, x.data(), x.size(), T(0), T(1));
+  std::vector<std::int64_t> labels(n);
+  for (std::size_t i = 0; i < n; ++i) labels[i] = std::int64_t(i % 10);
+  for (auto _ : state) {
+    ad::Tape<B> tape;
+    const auto vars = nn::variables(tape, params);
+    const auto loss = nn::cross_entropy(model.template forward<B>(vars, ad::Var<B>(x)), labels);
+    const auto grads = ad::grad(loss, vars);
+    benchmark::DoNotOptimize(grads.back().value().data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n));
+  state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void BM_LeNet_train_step(benchmark::State& state) {
+  train_step_bench(state, nn::LeNet{}, lenet_flops(double(state.range(0))));
+}
+void BM_ConvNet3_train_step(benchmark::State& state) {
+  train_step_bench(state, nn::ConvNet{}, convnet3_flops(double(state.range(0))));
+}
+
+// Forward only, for comparison with the PyTorch figure (≈1.2 s per 256-image forward).
+void BM_ConvNet3_forward(benchmark::State& state) {
+  const std::size_t n = std::size_t(state.range(0));
+  const nn::ConvNet model{};
+  distill::Rng rng(0);
+  const auto params = model.template init<B>(rng);
+  auto x = distill::Tensor<T>::empty({n, 1, 28, 28});
+  B::random_uniform(rng, x.data(), x.size(), T(0), T(1));
+  for (auto _ : state) {
+    const auto logits = nn::predict<B>(model, params, x);
+    benchmark::DoNotOptimize(logits.data());
+  }
+  const double fwd = 2 * (conv_macs(double(n), 1, 128, 28, 3) + conv_macs(double(n), 128, 128, 14, 3) +
+                          conv_macs(double(n), 128, 128, 7, 3) + double(n) * 1152 * 10);
+  state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS"] = benchmark::Counter(fwd / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The GEMM peak reference: ConvNet-3's second convolution as one GEMM, [128 × 1152] · [1152 × 196·n/8].
+void BM_gemm_reference(benchmark::State& state) {
+  const std::size_t m = 128, k = 1152, n = 196 * 32;
+  distill::Rng rng(0);
+  auto a = distill::Tensor<T>::empty({m, k}), b = distill::Tensor<T>::empty({k, n}), c = distill::Tensor<T>::empty({m, n});
+  B::random_uniform(rng, a.data(), a.size(), T(-1), T(1));
+  B::random_uniform(rng, b.data(), b.size(), T(-1), T(1));
+  const distill::Gemm<T> g{false, false, m, n, k, T(1), a.data(), k, b.data(), n, T(0), c.data(), n};
+  for (auto _ : state) {
+    B::gemm(g);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(distill::gemm_flops(g) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+BENCHMARK(BM_gemm_reference)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_LeNet_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ConvNet3_forward)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ConvNet3_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_MAIN();

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_EVAL_TRAIN_HPP
+#define DISTILL_EVAL_TRAIN_HPP
+
+/**
+ * @file
+ * Minibatch training of a Model on a (small or full) labelled set, and batched evaluation.
+ *
+ *   for epoch in 1..E:
+ *     for each minibatch (x, y) of a fresh permutation:       (seeded: same seed, same bytes)
+ *       tape ← {}; θv ← variables(tape, θ)                      (data enter as constants)
+ *       ℓ ← CE(model(θv, augment(x)), y)   (or soft-label CE / MSE)
+ *       g ← grad(ℓ, θv);  θ ← SGD(θ, g; lr(epoch), momentum, weight decay, Nesterov)  (PyTorch's update)
+ *
+ * The defaults are the evaluation protocol of the dataset-distillation literature (Zhao, Mopuri, Bilen 2021,
+ * Dataset Condensation with Gradient Matching, ICLR; arXiv:2006.05929): SGD lr 0.01, momentum 0.9, weight decay
+ * 5e-4, batch 256, lr ÷ 10 at half the epochs.
+ */
+
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "distill/autodiff.hpp"
+#include "distill/callbacks/invoke.hpp"
+#include "distill/callbacks/state.hpp"
+#include "distill/core.hpp"
+#include "distill/io/distilled_set.hpp"
+#include "distill/io/labeled_data.hpp"
+#include "distill/io/npz.hpp"
+#include "distill/nn/concepts.hpp"
+#include "distill/nn/losses.hpp"
+#include "distill/nn/optimizers.hpp"
+#include "distill/nn/params.hpp"
+
+namespace distill::eval {
+
+/**
+ * Images with soft targets: `targets` is [N, K] (learned labels of a distilled set, teacher probabilities).
+ * Trained with cross-entropy against the rows of `targets` (or MSE with Objective::mse).
+ */
+template <std::floating_point T = float>
+struct SoftLabeledData {
+  Tensor<T> images;   //!< [N, ...]
+  Tensor<T> targets;  //!< [N, K]
+
+  std::size_t size() const { return images.rank() ? images.shape(0) : 0; }
+  std::size_t num_classes() const { return targets.rank() == 2 ? targets.shape(1) : 0; }
+  void validate(std::string_view where = "SoftLabeledData::validate()") const {
+    DISTILL_CHECK(images.rank() >= 2, where, ": images have shape ", show(images.shape()), ", expected [N, ...]");
+    DISTILL_CHECK(targets.rank() == 2 && targets.shape(0) == images.shape(0) && targets.shape(1) > 0, where,
+                  ": targets have shape ", show(targets.shape()), ", expected [", images.shape(0), ", K]");
+    DISTILL_CHECK(targets.all_finite(), where, ": targets contain NaN or infinity");
+  }
+};
+
+/// The learning-rate schedule over epochs.
+enum class Schedule {
+  step,      //!< lr · gamma^(number of milestones passed); milestone at `step_at` of the epochs (DC: ÷10 at half)
+  cosine,    //!< lr · ½(1 + cos(π · epoch / epochs))
+  constant,  //!< lr throughout
+};
+
+/// What the network is trained to minimise.
+enum class Objective {
+  cross_entropy,  //!< with hard labels, or soft targets
+  mse,            //!< squared error to one-hot (hard) or the soft targets (KIP's labels are regression targets)
+};
+
+/**
+ * Options of train(). Defaults = the field's evaluation protocol (see the file comment).
+ * @tparam T the scalar type (so that `augment` sees the data's tensors)
+ */
+template <std::floating_point T = float>
+struct TrainOptions {
+  std::size_t epochs = 10;
+  std::size_t batch_size = 256;
+  double lr = 0.01;
+  double momentum = 0.9;
+  double weight_decay = 5e-4;
+  bool nesterov = false;
+  Schedule schedule = Schedule::step;
+  double step_at = 0.5;     //!< Schedule::step: the milestone, as a fraction of the epochs
+  double step_gamma = 0.1;  //!< Schedule::step: the factor applied at the milestone
+  Objective objective = Objective::cross_entropy;
+  std::uint64_t seed = 0;   //!< minibatch order (and `augment`'s randomness)
+  /**
+   * Optional augmentation of each training minibatch (e.g. DSA's differentiable siamese augmentation, or crop /
+   * flip): called with the batch images [b, C, H, W] and a seeded Rng, returns images of the same shape.
+   */
+  std::function<Tensor<T>(const Tensor<T>&, Rng&)> augment = nullptr;
+  std::filesystem::path resume_from;  //!< a checkpoint written through callbacks::Checkpoint: continue from it
+};
+
+//! What train() reports.
+struct TrainResult {
+  std::size_t steps = 0;              //!< optimizer steps taken (including those before a resume)
+  std::size_t epochs = 0;             //!< epochs completed
+  double loss = 0;                    //!< mean training loss of the last epoch
+  std::vector<double> epoch_losses;   //!< mean training loss of each epoch run in this call
+  bool stopped_early = false;         //!< a callback asked to stop
+  double seconds = 0;                 //!< wall time
+};
+
+//! evaluate()'s answer.
+struct EvalResult {
+  double accuracy = 0;  //!< fraction correct
+  double loss = 0;      //!< mean cross-entropy
+};
+
+namespace detail {
+
+template <class B, class T>
+using backend_or_default = std::conditional_t<std::is_void_v<B>, DefaultBackend<T>, B>;
+
+/// The training data in one form: images plus either hard labels or soft targets.
+template <class T>
+struct Batches {
+  Tensor<T> images;
+  std::vector<std::int64_t> labels;  //!< hard labels (empty when soft)
+  Tensor<T> targets;                 //!< soft targets [N, K] (empty when hard)
+  std::size_t classes = 0;
+
+  std::size_t size() const { return images.shape(0); }
+  bool soft() const { return labels.empty(); }
+
+  //! Copies rows idx[begin, end) into a batch.
+  void gather(const std::vector<std::size_t>& idx, std::size_t begin, std::size_t end, Tensor<T>& x,
+              std::vector<std::int64_t>& y, Tensor<T>& t) const {
+    Shape s = images.shape();
+    s[0] = end - begin;
+    x = Tensor<T>::empty(s);
+    const std::size_t per = images.size() / images.shape(0);
+    for (std::size_t k = begin; k < end; ++k) std::copy_n(images.data() + idx[k] * per, per, x.data() + (k - begin) * per);
+    if (soft()) {
+      t = Tensor<T>::empty(Shape{end - begin, classes});
+      for (std::size_t k = begin; k < end; ++k) std::copy_n(targets.data() + idx[k] * classes, classes, t.data() + (k - begin) * classes);
+    } else {
+      y.resize(end - begin);
+      for (std::size_t k = begin; k < end; ++k) y[k - begin] = labels[idx[k]];
+    }
+  }
+};
+
+template <class T>
+Batches<T> as_batches(const LabeledData<T>& d, const char* where) {
+  d.validate(where);
+  DISTILL_CHECK(!d.empty(), where, ": the training set is empty");
+  return {d.images, d.labels, {}, d.num_classes};
+}
+template <class T>
+Batches<T> as_batches(const SoftLabeledData<T>& d, const char* where) {
+  d.validate(where);
+  DISTILL_CHECK(d.size() > 0, where, ": the training set is empty");
+  return {d.images, {}, d.targets, d.num_classes()};
+}
+template <class T>
+Batches<T> as_batches(const io::DistilledSet<T>& d, const char* where) {
+  d.validate(where);
+  DISTILL_CHECK(d.size() > 0, where, ": the distilled set is empty");
+  if (d.has_soft_labels()) return {d.images, {}, d.labels, d.labels.shape(1)};
+  return as_batches(d.to_labeled_data(), where);
+}
+
+template <class Data>
+struct data_scalar;
+template <class T>
+struct data_scalar<LabeledData<T>> { using type = T; };
+template <class T>
+struct data_scalar<SoftLabeledData<T>> { using type = T; };
+template <class T>
+struct data_scalar<io::DistilledSet<T>> { using type = T; };
+
+//! The learning rate at `epoch` (0-based) of `epochs`.
+template <class T>
+double lr_at(const TrainOptions<T>& o, std::size_t epoch) {
+  // The schedules of nn/optimizers.hpp, stepped per epoch.
+  switch (o.schedule) {
+    case Schedule::step: {
+      const auto milestone = std::size_t(std::llround(o.step_at * double(o.epochs)));
+      if (milestone == 0) return o.lr;
+      return nn::StepSchedule{.milestones = {milestone}, .gamma = o.step_gamma}.lr(o.lr, epoch);
+    }
+    case Schedule::cosine: return nn::CosineSchedule{.total_steps = o.epochs}.lr(o.lr, epoch);
+    case Schedule::constant: return nn::ConstantSchedule{}.lr(o.lr, epoch);
+  }
+  return o.lr;
+}
+
+//! The training loss of a batch, on the tape.
+template <class B>
+ad::Var<B> batch_loss(const ad::Var<B>& logits, const std::vector<std::int64_t>& y, const Tensor<typename B::Scalar>& t,
+                      std::size_t classes, Objective objective) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(logits.rank() == 2 && logits.shape(1) == classes, "eval::train(): the model returns logits of shape ",
+                show(logits.shape()), " but the data have ", classes, " classes");
+  if (objective == Objective::mse) return nn::mse(logits, ad::Var<B>(y.empty() ? t : nn::one_hot<T>(y, classes)));
+  return y.empty() ? nn::cross_entropy(logits, ad::Var<B>(t)) : nn::cross_entropy(logits, y);
+}
+
+}  // namespace detail
+
+/**
+ * Accuracy and mean cross-entropy of a model on labelled data, in batches, without recording a tape.
+ * @tparam B the backend (default: DefaultBackend<T>)
+ * @throw invalid_argument when the data are invalid or the logits do not have num_classes columns.
+ */
+template <class B = void, class M, std::floating_point T>
+EvalResult evaluate(const M& model, const nn::Params<T>& params, const LabeledData<T>& data, std::size_t batch_size = 1024) {
+  using BB = detail::backend_or_default<B, T>;
+  DISTILL_REQUIRE_MODEL(M, BB, "distill::eval::evaluate");
+  data.validate("eval::evaluate()");
+  DISTILL_CHECK(batch_size > 0, "eval::evaluate(): batch_size is 0");
+  if (data.empty()) return {};
+  const auto theta = nn::constants<BB>(params);
+  double correct = 0, loss = 0;
+  for (std::size_t b = 0; b < data.size(); b += batch_size) {
+    const std::size_t e = std::min(data.size(), b + batch_size);
+    const std::vector<std::int64_t> y(data.labels.begin() + std::ptrdiff_t(b), data.labels.begin() + std::ptrdiff_t(e));
+    const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(data.images.rows(b, e)));
+    DISTILL_CHECK(logits.rank() == 2 && logits.shape(1) == data.num_classes, "eval::evaluate(): the model returns logits of shape ",
+                  show(logits.shape()), " but the data have ", data.num_classes, " classes");
+    correct += nn::accuracy(logits.value(), y) * double(e - b);
+    loss += double(nn::cross_entropy(logits, y).item()) * double(e - b);
+  }
+  return {correct / double(data.size()), loss / double(data.size())};
+}
+
+/**
+ * Trains `params` in place by minibatch SGD (see the file comment).
+ *
+ * @tparam B     the backend (default: DefaultBackend<T>); `eval::train<XtensorBackend<float>>(...)` picks another
+ * @param model  a nn::Model
+ * @param params its parameters (e.g. model.init<B>(rng)); updated in place
+ * @param data   LabeledData<T> (hard labels), SoftLabeledData<T> (soft targets) or io::DistilledSet<T>
+ * @param opt    TrainOptions; `{.epochs = 50}` keeps the protocol's other defaults
+ * @param cbs    callbacks (ProgressBar, EarlyStop, Checkpoint, ...): on_step after every step with
+ *               loss and metrics {"lr", "acc" (running accuracy of the epoch, hard labels only)}, on_epoch_end
+ *               after every epoch with metrics {"epoch_loss"}
+ * @throw invalid_argument on invalid data, options or a diverged loss (NaN logits); io_error on a bad resume file
+ */
+template <class B = void, class M, std::floating_point T, class Data, class... Callbacks>
+TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const TrainOptions<T>& opt = {},
+                  Callbacks&&... cbs) {
+  using BB = detail::backend_or_default<B, T>;
+  DISTILL_REQUIRE_MODEL(M, BB, "distill::eval::train");
+  static_assert(std::is_same_v<typename detail::data_scalar<Data>::type, T>,
+                "distill::eval::train: data must be LabeledData<T>, SoftLabeledData<T> or io::DistilledSet<T> with the "
+                "params' scalar type T");
+  const detail::Batches<T> d = detail::as_batches(data, "eval::train()");
+  DISTILL_CHECK(opt.batch_size > 0, "eval::train(): batch_size is 0, expected at least 1");
+  DISTILL_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "eval::train(): lr is ", opt.lr, ", expected a positive number");
+  DISTILL_CHECK(opt.momentum >= 0 && opt.momentum < 1, "eval::train(): momentum is ", opt.momentum, ", expected [0, 1)");
+  DISTILL_CHECK(opt.weight_decay >= 0, "eval::train(): weight_decay is ", opt.weight_decay, ", expected >= 0");
+  DISTILL_CHECK(params.size() > 0, "eval::train(): params is empty; make them with model.init<B>(rng)");
+
+  const std::size_t n = d.size();
+  const std::size_t batches_per_epoch = (n + opt.batch_size - 1) / opt.batch_size;
+  const nn::Sgd sgd{.lr = opt.lr, .momentum = opt.momentum, .nesterov = opt.nesterov, .weight_decay = opt.weight_decay};
+  nn::Sgd::State<T> sgd_state;
+  std::vector<Tensor<T>*> param_ptrs;
+  for (auto& t : params.tensors) param_ptrs.push_back(&t);
+
+  TrainResult result;
+  callbacks::TrainingState state;
+  state.total_epochs = opt.epochs;
+  state.total_steps = opt.epochs * batches_per_epoch;
+  state.phase = "train";
+  std::size_t first_epoch = 0;
+
+  // Checkpoint: parameters, optimizer state, step/epoch and the RNG position (as the number of epochs drawn:
+  // every epoch draws from a generator forked off a fixed stream, so resuming at an epoch boundary is exact).
+  state.save_checkpoint = [&](const std::filesystem::path& path) {
+    io::NpzWriter w(path);
+    for (std::size_t i = 0; i < params.size(); ++i) w.add("param." + params.names[i], params.tensors[i]);
+    for (std::size_t i = 0; i < sgd_state.buffer.size(); ++i) w.add("sgd." + std::to_string(i), sgd_state.buffer[i]);
+    w.add("sgd_step", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(sgd_state.step)}));
+    w.add("step", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(state.step)}));
+    w.add("epoch", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(state.epoch)}));
+    w.finish();
+  };
+  if (!opt.resume_from.empty()) {
+    const auto arrays = io::load_npz(opt.resume_from);
+    auto get = [&](const std::string& key) -> const io::NpyArray& {
+      const auto it = arrays.find(key);
+      if (it == arrays.end())
+        DISTILL_THROW(io_error, "eval::train(): checkpoint '", opt.resume_from.string(), "' has no entry '", key, "'");
+      return it->second;
+    };
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const Tensor<T> t = get("param." + params.names[i]).template as<T>();
+      DISTILL_CHECK(t.shape() == params.tensors[i].shape(), "eval::train(): checkpoint parameter '", params.names[i],
+                    "' has shape ", show(t.shape()), ", the model's has ", show(params.tensors[i].shape()));
+      params.tensors[i].assign(t);
+    }
+    for (std::size_t i = 0; arrays.count("sgd." + std::to_string(i)); ++i) {
+      sgd_state.buffer.push_back(get("sgd." + std::to_string(i)).template as<T>());
+      DISTILL_CHECK(i < params.size() && sgd_state.buffer[i].shape() == params.tensors[i].shape(),
+                    "eval::train(): checkpoint momentum buffer ", i, " does not match the model's parameters");
+    }
+    sgd_state.step = std::size_t(get("sgd_step").template as<std::int64_t>().at(0));
+    // Resuming restarts at the saved epoch boundary (a mid-epoch checkpoint repeats that epoch's batches).
+    state.epoch = first_epoch = std::size_t(get("epoch").template as<std::int64_t>().at(0));
+    state.step = result.steps = first_epoch * batches_per_epoch;
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  bool stop = callbacks::invoke_on_begin(state, cbs...);
+  for (std::size_t epoch = first_epoch; epoch < opt.epochs && !stop; ++epoch) {
+    Rng epoch_rng = Rng(opt.seed).fork(epoch);  // independent of how many epochs ran before (exact resume)
+    const auto order = epoch_rng.permutation(n);
+    const double lr = detail::lr_at(opt, epoch);
+    double loss_sum = 0, correct = 0;
+    std::size_t seen = 0;
+    Tensor<T> x, t;
+    std::vector<std::int64_t> y;
+    for (std::size_t b = 0; b < n && !stop; b += opt.batch_size) {
+      const std::size_t e = std::min(n, b + opt.batch_size);
+      d.gather(order, b, e, x, y, t);
+      if (opt.augment) {
+        x = opt.augment(x, epoch_rng);
+        DISTILL_CHECK(x.rank() >= 1 && x.shape(0) == e - b, "eval::train(): augment returned shape ", show(x.shape()),
+                      " for a batch of ", e - b);
+      }
+      ad::Tape<BB> tape;
+      const auto theta = nn::variables(tape, params);
+      const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(x));
+      const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective);
+      const auto grads = ad::grad(loss, theta);
+      std::vector<const Tensor<T>*> grad_ptrs;
+      for (const auto& g : grads) grad_ptrs.push_back(&g.value());
+      sgd.step(sgd_state, param_ptrs, grad_ptrs, lr);
+
+      const double l = double(loss.item());
+      DISTILL_CHECK(std::isfinite(l), "eval::train(): the training loss became ", l, " at step ", state.step + 1,
+                    "; try a smaller lr (now ", lr, ")");
+      loss_sum += l * double(e - b);
+      if (!y.empty()) correct += nn::accuracy(logits.value(), y) * double(e - b);
+      seen += e - b;
+      ++result.steps;
+      state.step = result.steps;
+      state.loss = l;
+      state.metrics["lr"] = lr;
+      if (!y.empty()) state.metrics["acc"] = correct / double(seen);
+      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      stop = callbacks::invoke_on_step(state, cbs...);
+    }
+    result.epoch_losses.push_back(loss_sum / double(std::max<std::size_t>(seen, 1)));
+    result.loss = result.epoch_losses.back();
+    if (seen == n) {
+      result.epochs = epoch + 1;
+      state.epoch = epoch + 1;
+      state.metrics["epoch_loss"] = result.loss;
+      stop = callbacks::invoke_on_epoch_end(state, cbs...) || stop;
+    }
+  }
+  result.stopped_early = stop && result.epochs < opt.epochs;
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  state.elapsed_seconds = result.seconds;
+  callbacks::invoke_on_end(state, cbs...);
+  return result;
+}
+
+}  // namespace distill::eval
+
+#endif  // DISTILL_EVAL_TRAIN_HPP

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_NN_LAYERS_HPP
+#define DISTILL_NN_LAYERS_HPP
+
+/**
+ * @file
+ * Layers as values (neural-tangents' stax: each layer is an (init, apply) pair), composed with serial().
+ *
+ * WHAT A LAYER IS (the Layer concept below)
+ *   A small aggregate of options with
+ *     - `std::size_t num_params() const`: how many parameter tensors it owns (0 for relu, pooling, flatten);
+ *     - `template <Backend B> void init(Rng&, Params<T>&, const std::string& prefix) const`: appends its tensors,
+ *       named prefix + "weight" / "bias" (PyTorch's state_dict names), initialised like PyTorch's defaults;
+ *     - `template <Backend B> ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor,
+ *       const ad::Var<B>& x) const`: reads its tensors at params[cursor...], advances cursor past them and
+ *       returns the output, built from differentiable tape ops only (so second order works).
+ *
+ * Initialisation follows PyTorch 1.13: Linear and Conv2d weights are Kaiming-uniform with a = √5, i.e.
+ * U(−1/√fan_in, 1/√fan_in), and so are their biases; normalisation γ = 1, β = 0.
+ */
+
+#include <cmath>
+#include <concepts>
+#include <string>
+#include <vector>
+
+#include "distill/autodiff.hpp"
+#include "distill/core/rng.hpp"
+#include "distill/nn/detail/conv_fast.hpp"
+#include "distill/nn/params.hpp"
+
+namespace distill::nn {
+
+//! A value with num_params / init<B> / apply<B>, usable inside serial(); see the file comment.
+template <class L, class B>
+concept Layer = Backend<B> && requires(const L& l, Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix,
+                                       const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) {
+  { l.num_params() } -> std::convertible_to<std::size_t>;
+  l.template init<B>(rng, p, prefix);
+  { l.template apply<B>(params, cursor, x) } -> std::same_as<ad::Var<B>>;
+};
+
+namespace detail {
+
+//! A tensor of `shape` drawn from U(−bound, bound) (PyTorch's kaiming_uniform_(a=√5) and bias init).
+template <Backend B>
+Tensor<typename B::Scalar> uniform_init(Rng& rng, Shape shape, double bound) {
+  using T = typename B::Scalar;
+  auto t = Tensor<T>::empty(std::move(shape));
+  B::random_uniform(rng, t.data(), t.size(), T(-bound), T(bound));
+  return t;
+}
+
+//! params[cursor++], checked to exist and to have `shape`.
+template <Backend B>
+const ad::Var<B>& take_param(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const Shape& shape,
+                             const char* layer, const char* what) {
+  DISTILL_CHECK(cursor < params.size(), layer, "::apply(): ran out of parameters (", params.size(), " given) looking for its ",
+                what);
+  const ad::Var<B>& p = params[cursor++];
+  DISTILL_CHECK(p.shape() == shape, layer, "::apply(): ", what, " has shape ", show(p.shape()), ", expected ", show(shape));
+  return p;
+}
+
+inline void check_input(bool ok, const char* layer, const Shape& got, const char* expected) {
+  DISTILL_CHECK(ok, layer, "::apply(): input has shape ", show(got), ", expected ", expected);
+}
+
+}  // namespace detail
+
+/// Fully connected: y = x Wᵀ + b with W [out, in] (PyTorch's layout, so weights load into torch.nn.Linear).
+struct Linear {
+  std::size_t in = 0;
+  std::size_t out = 0;
+  bool bias = true;
+
+  std::size_t num_params() const { return bias ? 2 : 1; }
+
+  template <Backend B>
+  void init(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
+    DISTILL_CHECK(in > 0 && out > 0, "Linear::init(): in (", in, ") and out (", out, ") must be positive");
+    const double bound = 1.0 / std::sqrt(double(in));
+    p.add(prefix + "weight", detail::uniform_init<B>(rng, Shape{out, in}, bound));
+    if (bias) p.add(prefix + "bias", detail::uniform_init<B>(rng, Shape{out}, bound));
+  }
+
+  //! x [N, in] -> [N, out].
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
+    detail::check_input(x.rank() == 2 && x.shape(1) == in, "Linear", x.shape(), "[N, in]");
+    const auto& w = detail::take_param(params, cursor, Shape{out, in}, "Linear", "weight");
+    ad::Var<B> y = ad::matmul(x, w, {.trans_b = true});
+    if (bias) y = ad::add(y, detail::take_param(params, cursor, Shape{out}, "Linear", "bias"));
+    return y;
+  }
+};
+
+/// 2-D convolution over NCHW with a square kernel; weight [out, in, k, k] (PyTorch's layout), bias [out].
+struct Conv2d {
+  std::size_t in = 0;
+  std::size_t out = 0;
+  std::size_t kernel = 3;
+  std::size_t stride = 1;
+  std::size_t padding = 1;
+  bool bias = true;
+
+  std::size_t num_params() const { return bias ? 2 : 1; }
+
+  template <Backend B>
+  void init(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
+    DISTILL_CHECK(in > 0 && out > 0 && kernel > 0 && stride > 0, "Conv2d::init(): in (", in, "), out (", out,
+                  "), kernel (", kernel, ") and stride (", stride, ") must be positive");
+    const double bound = 1.0 / std::sqrt(double(in * kernel * kernel));
+    p.add(prefix + "weight", detail::uniform_init<B>(rng, Shape{out, in, kernel, kernel}, bound));
+    if (bias) p.add(prefix + "bias", detail::uniform_init<B>(rng, Shape{out}, bound));
+  }
+
+  //! x [N, in, H, W] -> [N, out, OH, OW].
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
+    detail::check_input(x.rank() == 4 && x.shape(1) == in, "Conv2d", x.shape(), "[N, in, H, W]");
+    const auto& w = detail::take_param(params, cursor, Shape{out, in, kernel, kernel}, "Conv2d", "weight");
+    ad::Var<B> b;
+    if (bias) b = detail::take_param(params, cursor, Shape{out}, "Conv2d", "bias");
+    return detail::conv2d_fast(x, w, b, stride, padding);
+  }
+};
+
+/// ReLU, max(x, 0).
+struct Relu {
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    return ad::relu(x);
+  }
+};
+
+/// tanh.
+struct Tanh {
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    return ad::tanh(x);
+  }
+};
+
+/// The logistic sigmoid.
+struct Sigmoid {
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    return ad::sigmoid(x);
+  }
+};
+
+/// Average pooling over size×size windows (stride defaults to size), no padding; odd borders are dropped.
+struct AvgPool {
+  std::size_t size = 2;
+  std::size_t stride = 0;  //!< 0: same as size
+
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    detail::check_input(x.rank() == 4, "AvgPool", x.shape(), "[N, C, H, W]");
+    return ad::avg_pool2d(x, size, stride);
+  }
+};
+
+/// Max pooling over size×size windows (stride defaults to size).
+struct MaxPool {
+  std::size_t size = 2;
+  std::size_t stride = 0;  //!< 0: same as size
+
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    detail::check_input(x.rank() == 4, "MaxPool", x.shape(), "[N, C, H, W]");
+    return ad::max_pool2d(x, size, stride);
+  }
+};
+
+/// Group normalisation (Wu & He 2018) with an optional per-channel affine γ, β (torch.nn.GroupNorm).
+struct GroupNorm {
+  std::size_t groups = 1;
+  std::size_t channels = 0;
+  bool affine = true;
+  double eps = 1e-5;
+
+  std::size_t num_params() const { return affine ? 2 : 0; }
+
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
+    using T = typename B::Scalar;
+    DISTILL_CHECK(channels > 0 && groups > 0 && channels % groups == 0, "GroupNorm::init(): ", channels,
+                  " channels do not split into ", groups, " groups");
+    if (!affine) return;
+    p.add(prefix + "weight", Tensor<T>(Shape{channels}, T(1)));
+    p.add(prefix + "bias", Tensor<T>(Shape{channels}, T(0)));
+  }
+
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
+    using T = typename B::Scalar;
+    detail::check_input(x.rank() == 4 && x.shape(1) == channels, "GroupNorm", x.shape(), "[N, channels, H, W]");
+    ad::Var<B> y = ad::group_norm(x, groups, T(eps));
+    if (!affine) return y;
+    const auto& g = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "weight");
+    const auto& b = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "bias");
+    return ad::add(ad::mul(y, ad::reshape(g, Shape{1, channels, 1, 1})), ad::reshape(b, Shape{1, channels, 1, 1}));
+  }
+};
+
+/// Instance normalisation: group norm with one group per channel (what DC/DSA/DM call 'instancenorm').
+struct InstanceNorm {
+  std::size_t channels = 0;
+  bool affine = true;
+  double eps = 1e-5;
+
+  std::size_t num_params() const { return affine ? 2 : 0; }
+  GroupNorm as_group_norm() const { return GroupNorm{.groups = channels, .channels = channels, .affine = affine, .eps = eps}; }
+
+  template <Backend B>
+  void init(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
+    DISTILL_CHECK(channels > 0, "InstanceNorm::init(): channels must be positive");
+    as_group_norm().template init<B>(rng, p, prefix);
+  }
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
+    return as_group_norm().template apply<B>(params, cursor, x);
+  }
+};
+
+/// [N, ...] -> [N, prod(...)].
+struct Flatten {
+  std::size_t num_params() const { return 0; }
+  template <Backend B>
+  void init(Rng&, Params<typename B::Scalar>&, const std::string& = "") const {}
+  template <Backend B>
+  ad::Var<B> apply(const std::vector<ad::Var<B>>&, std::size_t&, const ad::Var<B>& x) const {
+    return ad::flatten(x);
+  }
+};
+
+}  // namespace distill::nn
+
+#endif  // DISTILL_NN_LAYERS_HPP
