@@ -112,6 +112,17 @@ concept BackendConv = requires(const ConvGeometry& g, const typename B::Scalar* 
   B::col2im(g, x, y);
 };
 
+/**
+ * Optional properties of a backend, with defaults (mlpack's KernelTraits style).
+ * gemm_in_parallel_region: B::gemm may be called from inside an OpenMP parallel region and then runs on the calling
+ * thread only (true for Eigen, which detects the region). A BLAS with its own thread pool must not be called there
+ * (it would oversubscribe the cores), so loops over the batch stay serial for such backends.
+ */
+template <class B>
+struct BackendTraits {
+  static constexpr bool gemm_in_parallel_region = requires { requires B::gemm_in_parallel_region; };
+};
+
 /// A primitive-kernel provider over one scalar type; see the file comment for the contract.
 template <class B>
 concept Backend = BackendScalar<B> && BackendBlas<B> && BackendElementwise<B> && BackendConv<B> &&

@@ -25,6 +25,8 @@ template <std::floating_point T>
 struct EigenBackend {
   using Scalar = T;
   static constexpr std::string_view name = std::is_same_v<T, float> ? "eigen<float>" : "eigen<double>";
+  //! Eigen runs a product single-threaded when called inside an OpenMP region (see BackendTraits).
+  static constexpr bool gemm_in_parallel_region = true;
 
   using RowMat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using ConstMat = Eigen::Map<const RowMat, Eigen::Unaligned, Eigen::OuterStride<>>;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "distill/core/buffer_pool.hpp"
 #include "distill/core/error.hpp"
 
 namespace distill {
@@ -214,8 +215,9 @@ class Tensor {
       return;
     }
     DISTILL_CHECK(n <= (std::size_t(1) << 40), "Tensor: refusing to allocate ", n, " elements for shape ", show(shape_));
-    T* p = static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t{64}));
-    storage_ = std::shared_ptr<T[]>(p, [](T* q) { ::operator delete[](q, std::align_val_t{64}); });
+    const std::size_t bytes = n * sizeof(T);
+    T* p = static_cast<T*>(BufferPool::instance().acquire(bytes));
+    storage_ = std::shared_ptr<T[]>(p, [bytes](T* q) { BufferPool::instance().release(q, bytes); });
     data_ = p;
   }
 
