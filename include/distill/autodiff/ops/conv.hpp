@@ -7,13 +7,19 @@
  * @file
  * Convolution and pooling over NCHW batches.
  *
- * conv2d is im2col followed by one GEMM for the whole batch: cols [C·kh·kw, N·OH·OW], y = W · cols. im2col and
- * col2im are each other's adjoints, and max pooling is a gather at constant argmax positions, so every op here is
- * differentiable to any order by composition (what unrolled dataset distillation needs through a ConvNet).
+ * conv2d runs per sample (in parallel over the batch where the backend allows): im2col of one image into a
+ * cache-sized scratch block, then one GEMM that writes NCHW directly — no batch-sized im2col matrix, no
+ * transpose. Its input and weight gradients are ops of their own whose backwards close the set, and max pooling
+ * is a gather at constant argmax positions, so every op here is differentiable to any order (what unrolled
+ * dataset distillation needs through a ConvNet). The batch im2col/col2im pair stays available as ops.
  */
 
 #include <limits>
+#include <mutex>
 #include <vector>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "distill/autodiff/ops/broadcast.hpp"
 #include "distill/autodiff/ops/linalg.hpp"
@@ -67,6 +73,144 @@ Var<B> col2im(const Var<B>& cols, const ConvGeometry& g) {
                         [g](const Var<B>&, const Var<B>& grad) { return std::vector<Var<B>>{im2col(grad, g)}; }, "col2im");
 }
 
+namespace detail {
+
+/// Runs body(sample, scratch) for every sample of the batch: in parallel over samples when the backend's GEMM may
+/// run inside an OpenMP region (one im2col scratch buffer per thread, in cache), serially otherwise.
+template <Backend B, class Body>
+void for_each_sample(std::size_t batch, std::size_t scratch_size, Body body) {
+  using T = typename B::Scalar;
+  if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
+#pragma omp parallel if (batch > 1)
+    {
+      std::vector<T> scratch(scratch_size);
+#pragma omp for schedule(static)
+      for (std::size_t n = 0; n < batch; ++n) body(n, scratch.data());
+    }
+  } else {
+    std::vector<T> scratch(scratch_size);
+    for (std::size_t n = 0; n < batch; ++n) body(n, scratch.data());
+  }
+}
+
+inline ConvGeometry one_sample(ConvGeometry g) {
+  g.batch = 1;
+  return g;
+}
+
+/// y[n] = W · im2col(x[n]) for each sample: [N, C, H, W] × [O, C, kh, kw] -> [N, O, OH, OW].
+template <Backend B>
+Tensor<typename B::Scalar> conv_forward(const Tensor<typename B::Scalar>& x, const Tensor<typename B::Scalar>& w,
+                                        const ConvGeometry& g) {
+  using T = typename B::Scalar;
+  const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
+  auto y = Tensor<T>::empty(Shape{g.batch, o, g.out_h(), g.out_w()});
+  const ConvGeometry g1 = one_sample(g);
+  for_each_sample<B>(g.batch, ckk * p, [&](std::size_t n, T* cols) {
+    B::im2col(g1, x.data() + n * in, cols);
+    B::gemm(Gemm<T>{false, false, o, p, ckk, T(1), w.data(), ckk, cols, p, T(0), y.data() + n * o * p, p});
+  });
+  return y;
+}
+
+/// x[n] = col2im(Wᵀ · y[n]): the gradient of conv_forward w.r.t. its input.
+template <Backend B>
+Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, const Tensor<typename B::Scalar>& w,
+                                           const ConvGeometry& g) {
+  using T = typename B::Scalar;
+  const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
+  auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
+  const ConvGeometry g1 = one_sample(g);
+  for_each_sample<B>(g.batch, ckk * p, [&](std::size_t n, T* cols) {
+    B::gemm(Gemm<T>{true, false, ckk, p, o, T(1), w.data(), ckk, y.data() + n * o * p, p, T(0), cols, p});
+    B::col2im(g1, cols, x.data() + n * in);
+  });
+  return x;
+}
+
+/// W = Σ_n y[n] · im2col(x[n])ᵀ: the gradient of conv_forward w.r.t. its weight (per-thread partial sums).
+template <Backend B>
+Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x, const Tensor<typename B::Scalar>& y,
+                                            const ConvGeometry& g, const Shape& w_shape) {
+  using T = typename B::Scalar;
+  const std::size_t o = w_shape[0], ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
+  Tensor<T> w(w_shape);
+  const ConvGeometry g1 = one_sample(g);
+  // Scratch per thread: the im2col block, then this thread's partial weight gradient.
+  std::mutex merge;
+  auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch) {
+    T* cols = scratch;
+    T* partial = scratch + ckk * p;
+    std::fill_n(partial, o * ckk, T(0));
+    for (std::size_t n = begin; n < end; ++n) {
+      B::im2col(g1, x.data() + n * in, cols);
+      B::gemm(Gemm<T>{false, true, o, ckk, p, T(1), y.data() + n * o * p, p, cols, p, T(1), partial, ckk});
+    }
+    std::lock_guard<std::mutex> lock(merge);
+    B::axpby(T(1), partial, T(1), w.data(), w.size());
+  };
+  if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
+#pragma omp parallel if (g.batch > 1)
+    {
+      std::vector<T> scratch(ckk * p + o * ckk);
+      std::size_t threads = 1, id = 0;
+#if defined(_OPENMP)
+      threads = std::size_t(omp_get_num_threads());
+      id = std::size_t(omp_get_thread_num());
+#endif
+      accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data());
+    }
+  } else {
+    std::vector<T> scratch(ckk * p + o * ckk);
+    accumulate(0, g.batch, scratch.data());
+  }
+  return w;
+}
+
+}  // namespace detail
+
+template <Backend B>
+Var<B> conv2d_input_grad(const Var<B>& y, const Var<B>& w, const ConvGeometry& g);
+template <Backend B>
+Var<B> conv2d_weight_grad(const Var<B>& x, const Var<B>& y, const ConvGeometry& g, const Shape& w_shape);
+
+/**
+ * Convolution without bias as one differentiable op. With the trilinear form T(x, W, y) = ⟨y, conv(x, W)⟩, this
+ * op is ∂T/∂y, conv2d_input_grad is ∂T/∂x and conv2d_weight_grad is ∂T/∂W; the backward of each is the other two,
+ * so derivatives of every order stay exact while each runs as per-sample im2col + GEMM in cache.
+ */
+template <Backend B>
+Var<B> conv2d_nobias(const Var<B>& x, const Var<B>& w, const ConvGeometry& g) {
+  return make_result<B>(detail::conv_forward<B>(x.value(), w.value(), g), {x, w},
+                        [x, w, g](const Var<B>&, const Var<B>& u) {
+                          return std::vector<Var<B>>{x.requires_grad() ? conv2d_input_grad(u, w, g) : Var<B>{},
+                                                     w.requires_grad() ? conv2d_weight_grad(x, u, g, w.shape()) : Var<B>{}};
+                        },
+                        "conv2d");
+}
+
+//! ∂⟨y, conv(x, W)⟩/∂x (the transposed convolution of y with W).
+template <Backend B>
+Var<B> conv2d_input_grad(const Var<B>& y, const Var<B>& w, const ConvGeometry& g) {
+  return make_result<B>(detail::conv_input_grad<B>(y.value(), w.value(), g), {y, w},
+                        [y, w, g](const Var<B>&, const Var<B>& u) {
+                          return std::vector<Var<B>>{y.requires_grad() ? conv2d_nobias(u, w, g) : Var<B>{},
+                                                     w.requires_grad() ? conv2d_weight_grad(u, y, g, w.shape()) : Var<B>{}};
+                        },
+                        "conv2d_input_grad");
+}
+
+//! ∂⟨y, conv(x, W)⟩/∂W.
+template <Backend B>
+Var<B> conv2d_weight_grad(const Var<B>& x, const Var<B>& y, const ConvGeometry& g, const Shape& w_shape) {
+  return make_result<B>(detail::conv_weight_grad<B>(x.value(), y.value(), g, w_shape), {x, y},
+                        [x, y, g](const Var<B>&, const Var<B>& u) {
+                          return std::vector<Var<B>>{x.requires_grad() ? conv2d_input_grad(y, u, g) : Var<B>{},
+                                                     y.requires_grad() ? conv2d_nobias(x, u, g) : Var<B>{}};
+                        },
+                        "conv2d_weight_grad");
+}
+
 /**
  * 2-D convolution (cross-correlation, like PyTorch): x [N, C, H, W], w [O, C, kh, kw], optional bias [O].
  * @return [N, O, OH, OW]
@@ -77,11 +221,9 @@ Var<B> conv2d(const Var<B>& x, const Var<B>& w, const Var<B>& bias = {}, Conv2dO
   DISTILL_CHECK(x.rank() == 4 && x.shape(1) == w.shape(1), "conv2d(): input ", show(x.shape()), " does not have the ",
                 w.shape(1), " channels of weight ", show(w.shape()));
   const ConvGeometry g = detail::conv_geometry(x.shape(), w.shape(2), w.shape(3), opt.stride, opt.padding, "conv2d");
-  const std::size_t o = w.shape(0), n = g.batch, p = g.out_h() * g.out_w();
-  const Var<B> cols = im2col(x, g);
-  const Var<B> y2 = matmul(reshape(w, Shape{o, g.col_rows()}), cols);  // [O, N·P]
-  Var<B> y = reshape(permute(reshape(y2, Shape{o, n, p}), {1, 0, 2}), Shape{n, o, g.out_h(), g.out_w()});
+  Var<B> y = conv2d_nobias(x, w, g);
   if (bias.defined()) {
+    const std::size_t o = w.shape(0);
     DISTILL_CHECK(bias.size() == o, "conv2d(): bias has ", bias.size(), " elements, expected ", o);
     y = add(y, reshape(bias, Shape{1, o, 1, 1}));
   }
