@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_KERNELS_HPP
+#define DISTILL_KERNELS_HPP
+
+// The kernels layer: the Kernel concept, the infinite-width FC NTK/NNGP, RBF, linear, and kernel ridge regression.
+#include "distill/kernels/concepts.hpp"
+#include "distill/kernels/fc_ntk.hpp"
+#include "distill/kernels/krr.hpp"
+#include "distill/kernels/linear.hpp"
+#include "distill/kernels/rbf.hpp"
+
+#endif  // DISTILL_KERNELS_HPP

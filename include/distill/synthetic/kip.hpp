@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_SYNTHETIC_KIP_HPP
+#define DISTILL_SYNTHETIC_KIP_HPP
+
+/**
+ * @file
+ * Kernel Inducing Points (KIP): Nguyen, Chen, Lee 2021, Dataset Meta-Learning from Kernel Ridge-Regression,
+ * ICLR; arXiv:2011.00050.
+ *
+ * KIP learns a small support set (X_s, y_s) such that kernel ridge regression on it predicts a large target
+ * batch well:
+ *
+ *     L(X_s, y_s) = ½ · mean ‖y_t − K_ts (K_ss + λI)⁻¹ y_s‖²,     λ = reg · tr(K_ss)/n,
+ *
+ * with K an infinite-width kernel (FcNtk) and y centred one-hot labels (onehot − 1/C). The mean is over the
+ * m·C entries of the target batch (neural-tangents' KIP loss), so the loss does not grow with the batch.
+ *
+ * Gradient, by hand (no tape; α, β, r are [·, C] matrices):
+ *     α = (K_ss + λI)⁻¹ y_s,   r = (K_ts α − y_t)/(mC)
+ *     ∂L/∂K_ts = r αᵀ
+ *     β = (K_ss + λI)⁻¹ K_tsᵀ r,        ∂L/∂y_s = β
+ *     ∂L/∂K_ss = −sym(β αᵀ) − (reg/n) tr(β αᵀ) I          (the second term: λ depends on tr K_ss)
+ *     ∂L/∂X_s  = kernel VJPs of K_ts (support side) and of K_ss (both sides)
+ * The n×n part (K_ss, its Cholesky, α, β) runs in double: it is tiny, and with λ = 1e-6 of the mean diagonal a
+ * float K_ss would be dominated by its own rounding error. The m×n part (K_ts and its VJP) runs in T.
+ */
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "distill/callbacks/invoke.hpp"
+#include "distill/callbacks/state.hpp"
+#include "distill/core.hpp"
+#include "distill/io/distilled_set.hpp"
+#include "distill/io/labeled_data.hpp"
+#include "distill/io/npz.hpp"
+#include "distill/kernels/concepts.hpp"
+#include "distill/kernels/detail/cholesky.hpp"
+#include "distill/kernels/krr.hpp"
+#include "distill/nn/optimizers.hpp"
+
+namespace distill::synthetic {
+
+// ---- the loss and its gradient ------------------------------------------------------------------------------
+
+/// What kip_loss_and_grad returns.
+template <std::floating_point T>
+struct KipLossGrad {
+  double loss = 0;        //!< ½ · mean over the m·C entries of (K_ts α − y_t)²
+  Tensor<T> d_support;    //!< ∂L/∂X_s, shape of X_s
+  Tensor<T> d_labels;     //!< ∂L/∂y_s, [n, C]
+  double accuracy = 0;    //!< fraction of target rows whose prediction's argmax is the target's argmax
+};
+
+/**
+ * The KIP loss and its exact gradient with respect to the support images and labels.
+ *
+ * @param xs   support images [n, ...]
+ * @param ys   support labels [n, C] (centred one-hot or learned)
+ * @param xt   target images [m, ...] (same features as xs)
+ * @param yt   target labels [m, C]
+ * @param reg  relative ridge: λ = reg · tr(K_ss)/n
+ * @throw invalid_argument on mismatched shapes; numerical_error when K_ss + λI is not positive definite
+ */
+template <Backend B, class K>
+KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                  const Tensor<typename B::Scalar>& ys,
+                                                  const Tensor<typename B::Scalar>& xt,
+                                                  const Tensor<typename B::Scalar>& yt, double reg) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  static_assert(kernels::Kernel<K, B> && kernels::Kernel<K, BD>,
+                "distill::kip_loss_and_grad: the kernel must provide gram<B>(x1, x2) and gram_vjp<B>(x1, x2, g) for "
+                "float and double backends; see distill/kernels/concepts.hpp");
+  DISTILL_CHECK(xs.rank() >= 2 && ys.rank() == 2 && ys.shape(0) == xs.shape(0), "kip_loss_and_grad(): support images ",
+                show(xs.shape()), " and labels ", show(ys.shape()), " do not match, expected [n, ...] and [n, C]");
+  DISTILL_CHECK(xt.rank() >= 2 && yt.rank() == 2 && yt.shape(0) == xt.shape(0) && yt.shape(1) == ys.shape(1),
+                "kip_loss_and_grad(): target images ", show(xt.shape()), " and labels ", show(yt.shape()),
+                " do not match each other or the support labels ", show(ys.shape()));
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = ys.shape(1);
+  DISTILL_CHECK(n > 0 && m > 0, "kip_loss_and_grad(): empty support (", n, ") or target batch (", m, ")");
+
+  // Forward: K_ts in T (keeping the dot products for the VJP), K_ss and everything n×n in double.
+  kernels::GramCache<T> cache_ts;
+  const Tensor<T> kts = kernel.template gram<B>(xt, xs, &cache_ts);  // [m, n]
+  const Tensor<double> xs_d = xs.template cast<double>();
+  const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d);    // [n, n]
+  const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
+  const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
+
+  // Predictions K_ts α and residuals r = (pred − y_t)/(mC), in double.
+  const Tensor<double> kts_d = kts.template cast<double>();
+  Tensor<double> pred({m, c});
+  BD::gemm(Gemm<double>{.m = m, .n = c, .k = n, .a = kts_d.data(), .lda = n, .b = alpha.data(), .ldb = c,
+                        .c = pred.data(), .ldc = c});
+  KipLossGrad<T> out;
+  Tensor<double> r({m, c});
+  double sq = 0;
+  std::size_t correct = 0;
+  const double scale = 1.0 / double(m * c);
+  for (std::size_t i = 0; i < m; ++i) {
+    std::size_t best_p = 0, best_t = 0;
+    for (std::size_t k = 0; k < c; ++k) {
+      const double e = pred[i * c + k] - double(yt[i * c + k]);
+      sq += e * e;
+      r[i * c + k] = e * scale;
+      if (pred[i * c + k] > pred[i * c + best_p]) best_p = k;
+      if (yt[i * c + k] > yt[i * c + best_t]) best_t = k;
+    }
+    correct += best_p == best_t;
+  }
+  out.loss = 0.5 * sq * scale;
+  out.accuracy = double(correct) / double(m);
+
+  // ∂L/∂K_ts = r αᵀ  [m, n]: one GEMM in T (each entry is a sum of C products, no cancellation to fear)
+  Tensor<T> g_ts = Tensor<T>::empty({m, n});
+  {
+    const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
+    B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .alpha = T(1), .a = r_t.data(), .lda = c, .b = alpha_t.data(),
+                    .ldb = c, .beta = T(0), .c = g_ts.data(), .ldc = n});
+  }
+  // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
+  Tensor<double> u({n, c});
+  BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = m, .a = kts_d.data(), .lda = n, .b = r.data(), .ldb = c,
+                        .c = u.data(), .ldc = c});
+  const Tensor<double> beta = chol.solve(u);
+  out.d_labels = beta.template cast<T>();
+  // ∂L/∂K_ss = −sym(β αᵀ) − (reg/n)·tr(β αᵀ)·I
+  double tr = 0;
+  for (std::size_t i = 0; i < n * c; ++i) tr += beta[i] * alpha[i];
+  Tensor<double> g_ss({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < c; ++k) s += beta[i * c + k] * alpha[j * c + k] + alpha[i * c + k] * beta[j * c + k];
+      g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
+    }
+
+  // Back through the kernel: K_ts on the support side only, K_ss on both sides (the same X_s).
+  const auto v_ts = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second, &cache_ts);
+  const auto v_ss = kernel.template gram_vjp<BD>(xs_d, xs_d, g_ss, kernels::VjpWrt::both);
+  out.d_support = Tensor<T>::empty(xs.shape());
+  for (std::size_t i = 0; i < xs.size(); ++i)
+    out.d_support[i] = T(double(v_ts.dx2[i]) + v_ss.dx1[i] + v_ss.dx2[i]);
+  return out;
+}
+
+// ---- the method ---------------------------------------------------------------------------------------------
+
+/// How KIP initialises the support images.
+enum class KipInit {
+  real,   //!< class-balanced random training images (the paper's default)
+  noise,  //!< standard normal noise in the standardised pixel space
+};
+
+/// Options of Kip; use designated initializers: `{.images_per_class = 10, .steps = 1000}`.
+template <std::floating_point T = float>
+struct KipOptions {
+  std::size_t images_per_class = 10;
+  std::size_t steps = 1000;
+  std::size_t target_batch_size = 5000;  //!< class-balanced target batch, resampled every step
+  bool learn_labels = false;             //!< also learn the support labels y_s
+  KipInit init = KipInit::real;
+  double reg = 1e-6;                     //!< λ = reg · tr(K_ss)/n
+  double lr = 0.01;                      //!< Adam learning rate (images and labels)
+  double label_lr = 0.0;                 //!< Adam learning rate for the labels; 0 = same as lr
+  bool standardize = true;               //!< train on per-channel standardised pixels (recorded in the result)
+  std::uint64_t seed = 0;
+  std::filesystem::path resume_from;     //!< a checkpoint written through TrainingState::save_checkpoint
+  /// Optional augmentation of each step's target batch ([m, C, H, W], standardised), e.g. flips or crops. The
+  /// support is never augmented, so the gradient stays exact.
+  std::function<void(Tensor<T>&, Rng&)> augment;
+};
+
+/**
+ * Kernel Inducing Points over a kernel K (e.g. kernels::FcNtk) and a backend B.
+ *
+ * @code
+ * dd::synthetic::Kip kip{dd::kernels::FcNtk{.depth = 3}, {.images_per_class = 10, .steps = 1000}};
+ * dd::io::DistilledSet<float> small = kip.fit(train, dd::callbacks::ProgressBar{});
+ * @endcode
+ *
+ * fit() follows the algorithm box of the paper:
+ *   1. standardise pixels (per-channel mean/std of the training set);
+ *   2. initialise X_s with ipc random images per class (or noise), y_s with centred one-hot labels;
+ *   3. each step: draw a class-balanced target batch (X_t, y_t); compute the KIP loss and its gradient;
+ *      one Adam step on X_s (and y_s when learn_labels);
+ *   4. return the support as a DistilledSet (images in the standardised space, with the mean/std).
+ */
+template <class K, Backend B = DefaultBackend<float>>
+class Kip {
+ public:
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  static_assert(kernels::Kernel<K, B> && kernels::Kernel<K, BD>,
+                "distill::Kip: the kernel must provide gram<B>(x1, x2) and gram_vjp<B>(x1, x2, g); see "
+                "distill/kernels/concepts.hpp");
+
+  Kip(K kernel, KipOptions<T> options = {}) : kernel_(std::move(kernel)), options_(std::move(options)) {}
+
+  const K& kernel() const { return kernel_; }
+  const KipOptions<T>& options() const { return options_; }
+
+  /**
+   * Runs KIP on `train` and returns the learned support set.
+   * @param train      images [N, C, H, W] (or [N, H, W], [N, features]) and labels
+   * @param callbacks  any callbacks (ProgressBar, EarlyStop, Checkpoint, ...); each hook is optional
+   * @return images [ipc·C, C, H, W] in the standardised space; labels: hard [N] when labels are fixed, the
+   *         learned [N, C] label vectors when learn_labels
+   * @throw invalid_argument on empty data, a class with fewer than images_per_class examples (real init) or no
+   *        examples, NaN pixels, or bad options; numerical_error when K_ss + λI stops being positive definite;
+   *        io_error when resume_from cannot be read or does not match
+   */
+  template <class... Callbacks>
+  io::DistilledSet<T> fit(const LabeledData<T>& train, Callbacks&&... callbacks) {
+    const char* where = "Kip::fit()";
+    validate(train, where);
+    const std::size_t classes = train.num_classes, ipc = options_.images_per_class, n = ipc * classes;
+    const Shape image_shape = nchw_shape(train.images);
+    const std::size_t channels = image_shape[1], d = train.images.size() / train.size();
+    by_class_.assign(classes, {});
+    pool_.assign(classes, {});
+    for (std::size_t i = 0; i < train.size(); ++i) by_class_[std::size_t(train.labels[i])].push_back(i);
+
+    // 1. standardisation
+    mean_ = Tensor<T>({channels}, T(0));
+    std_ = Tensor<T>({channels}, T(1));
+    if (options_.standardize) channel_stats(train.images, channels, mean_, std_);
+
+    // 2. initial support
+    Rng rng(options_.seed);
+    Tensor<T> xs = Tensor<T>::empty({n, d});
+    Tensor<T> ys({n, classes});
+    for (std::size_t cls = 0; cls < classes; ++cls) {
+      const auto& pool = by_class_[cls];
+      for (std::size_t k = 0; k < ipc; ++k) {
+        const std::size_t row = cls * ipc + k;
+        if (options_.init == KipInit::noise)
+          for (std::size_t f = 0; f < d; ++f) xs[row * d + f] = T(rng.normal());
+        for (std::size_t k2 = 0; k2 < classes; ++k2) ys[row * classes + k2] = centred(k2 == cls, classes);
+      }
+      if (options_.init == KipInit::real) draw_real(train, xs, cls, ipc, d, channels, rng);
+    }
+
+    nn::Adam adam{.lr = options_.lr};
+    nn::Adam adam_labels{.lr = options_.label_lr > 0 ? options_.label_lr : options_.lr};
+    nn::Adam::State<T> state_x, state_y;
+    std::size_t start = 0;
+    if (!options_.resume_from.empty()) start = load_checkpoint(options_.resume_from, xs, ys, state_x, state_y);
+
+    callbacks::TrainingState state{.step = start, .total_steps = options_.steps, .phase = "kip"};
+    state.save_checkpoint = [&](const std::filesystem::path& path) {
+      save_checkpoint(path, state.step, xs, ys, state_x, state_y);
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    bool stop = callbacks::invoke_on_begin(state, callbacks...);
+
+    // 3. the KIP loop
+    Tensor<T> xt = Tensor<T>::empty({0, d}), yt;
+    for (std::size_t step = start; step < options_.steps && !stop; ++step) {
+      Rng step_rng(options_.seed * 0x9E3779B97F4A7C15ull + step + 1);  // a pure function of (seed, step): resumable
+      sample_targets(train, step_rng, d, channels, image_shape, xt, yt);
+      auto lg = kip_loss_and_grad<B>(kernel_, xs.reshape({n, d}), ys, xt, yt, options_.reg);
+      DISTILL_CHECK(std::isfinite(lg.loss), where, ": the loss became ", lg.loss, " at step ", step,
+                    "; try a smaller lr (now ", options_.lr, ") or a larger reg (now ", options_.reg, ")");
+      adam.step(state_x, {&xs}, {&lg.d_support});
+      if (options_.learn_labels) adam_labels.step(state_y, {&ys}, {&lg.d_labels});
+
+      state.step = step + 1;
+      state.loss = lg.loss;
+      state.metrics["batch_acc"] = lg.accuracy;
+      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      stop = callbacks::invoke_on_step(state, callbacks...);
+    }
+    callbacks::invoke_on_end(state, callbacks...);
+
+    // 4. the result
+    io::DistilledSet<T> out;
+    Shape shape = image_shape;
+    shape[0] = n;
+    out.images = xs.reshape(shape);
+    if (options_.learn_labels) {
+      out.labels = ys;
+    } else {
+      out.labels = Tensor<T>({n});
+      for (std::size_t i = 0; i < n; ++i) out.labels[i] = T(i / ipc);
+    }
+    out.mean = mean_;
+    out.stddev = std_;
+    out.num_classes = classes;
+    out.method = "kip";
+    out.options_json = options_json();
+    return out;
+  }
+
+  //! The centred one-hot value: 1 − 1/C for the class, −1/C elsewhere.
+  static T centred(bool hot, std::size_t classes) { return T((hot ? 1.0 : 0.0) - 1.0 / double(classes)); }
+
+ private:
+  void validate(const LabeledData<T>& train, const char* where) const {
+    train.validate(where);
+    DISTILL_CHECK(!train.empty(), where, ": the training set is empty");
+    DISTILL_CHECK(options_.images_per_class > 0, where, ": images_per_class is 0, expected at least 1");
+    DISTILL_CHECK(options_.target_batch_size >= train.num_classes, where, ": target_batch_size is ",
+                  options_.target_batch_size, ", expected at least one image per class (", train.num_classes, ")");
+    DISTILL_CHECK(options_.lr > 0 && options_.reg >= 0, where, ": lr is ", options_.lr, " and reg ", options_.reg,
+                  ", expected lr > 0 and reg >= 0");
+    DISTILL_CHECK(train.images.all_finite(), where, ": training images contain NaN or infinity");
+    const auto counts = train.class_counts();
+    for (std::size_t c = 0; c < counts.size(); ++c) {
+      DISTILL_CHECK(counts[c] > 0, where, ": class ", c, " has no examples, expected every class to be present");
+      DISTILL_CHECK(options_.init != KipInit::real || counts[c] >= options_.images_per_class, where, ": class ", c,
+                    " has ", counts[c], " examples but images_per_class is ", options_.images_per_class);
+    }
+  }
+
+  static Shape nchw_shape(const Tensor<T>& images) {
+    const Shape& s = images.shape();
+    if (s.size() == 4) return s;
+    if (s.size() == 3) return {s[0], 1, s[1], s[2]};
+    return {s[0], 1, 1, images.size() / std::max<std::size_t>(s[0], 1)};
+  }
+
+  static void channel_stats(const Tensor<T>& images, std::size_t channels, Tensor<T>& mean, Tensor<T>& stddev) {
+    const std::size_t n = images.shape(0), per = images.size() / std::max<std::size_t>(n * channels, 1);
+    for (std::size_t ch = 0; ch < channels; ++ch) {
+      double s = 0, s2 = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* p = images.data() + (i * channels + ch) * per;
+        for (std::size_t k = 0; k < per; ++k) s += double(p[k]), s2 += double(p[k]) * double(p[k]);
+      }
+      const double cnt = double(n * per), mu = s / cnt, var = std::max(s2 / cnt - mu * mu, 0.0);
+      mean[ch] = T(mu);
+      stddev[ch] = T(var > 0 ? std::sqrt(var) : 1.0);
+    }
+  }
+
+  void copy_standardised(const Tensor<T>& images, std::size_t src, std::size_t d, std::size_t channels, T* dst) const {
+    const T* p = images.data() + src * d;
+    const std::size_t per = d / channels;
+    for (std::size_t ch = 0; ch < channels; ++ch) {
+      const T mu = mean_[ch], inv = T(1) / std_[ch];
+      for (std::size_t k = 0; k < per; ++k) dst[ch * per + k] = (p[ch * per + k] - mu) * inv;
+    }
+  }
+
+  // ipc distinct random images of class `cls` (partial Fisher–Yates on a copy of the class's indices).
+  void draw_real(const LabeledData<T>& train, Tensor<T>& xs, std::size_t cls, std::size_t ipc, std::size_t d,
+                        std::size_t channels, Rng& rng) const {
+    std::vector<std::size_t> pool = by_class_[cls];
+    for (std::size_t k = 0; k < ipc; ++k) {
+      std::swap(pool[k], pool[k + rng.uniform_int(pool.size() - k)]);
+      copy_standardised(train.images, pool[k], d, channels, xs.data() + (cls * ipc + k) * d);
+    }
+  }
+
+  // A class-balanced batch: target_batch_size/C images per class (the remainder spread over the first classes),
+  // drawn without replacement within each class by a partial Fisher–Yates shuffle.
+  void sample_targets(const LabeledData<T>& train, Rng& rng, std::size_t d, std::size_t channels, const Shape& image_shape,
+                      Tensor<T>& xt, Tensor<T>& yt) {
+    const std::size_t classes = train.num_classes, m = options_.target_batch_size;
+    if (xt.shape(0) != m) {
+      xt = Tensor<T>::empty({m, d});
+      yt = Tensor<T>({m, classes});
+    }
+    std::size_t row = 0;
+    for (std::size_t cls = 0; cls < classes; ++cls) {
+      auto& pool = pool_[cls];
+      pool = by_class_[cls];  // the draw depends only on (seed, step), not on earlier steps
+      const std::size_t want = std::min(pool.size(), m / classes + (cls < m % classes ? 1 : 0));
+      for (std::size_t k = 0; k < want; ++k, ++row) {
+        std::swap(pool[k], pool[k + rng.uniform_int(pool.size() - k)]);
+        copy_standardised(train.images, pool[k], d, channels, xt.data() + row * d);
+        for (std::size_t c2 = 0; c2 < classes; ++c2) yt[row * classes + c2] = centred(c2 == cls, classes);
+      }
+    }
+    if (row != m) {  // a class smaller than its share: use a smaller batch this step
+      xt = xt.rows(0, row).clone();
+      yt = yt.rows(0, row).clone();
+    }
+    if (options_.augment) {
+      Shape s = image_shape;
+      s[0] = xt.shape(0);
+      Tensor<T> view = xt.reshape(s);
+      options_.augment(view, rng);
+    }
+  }
+
+  void save_checkpoint(const std::filesystem::path& path, std::size_t step, const Tensor<T>& xs, const Tensor<T>& ys,
+                       const nn::Adam::State<T>& sx, const nn::Adam::State<T>& sy) const {
+    io::NpzWriter w(path);
+    auto i64 = [](std::size_t v) { return io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(v)}, Shape{}); };
+    w.add("step", i64(step));
+    w.add("support", xs);
+    w.add("labels", ys);
+    w.add("adam_x_step", i64(sx.step));
+    w.add("adam_y_step", i64(sy.step));
+    if (!sx.m.empty()) w.add("adam_x_m", sx.m[0]), w.add("adam_x_v", sx.v[0]);
+    if (!sy.m.empty()) w.add("adam_y_m", sy.m[0]), w.add("adam_y_v", sy.v[0]);
+    w.add_string("options_json", options_json());
+    w.finish();
+  }
+
+  std::size_t load_checkpoint(const std::filesystem::path& path, Tensor<T>& xs, Tensor<T>& ys, nn::Adam::State<T>& sx,
+                              nn::Adam::State<T>& sy) const {
+    const auto arrays = io::load_npz(path);
+    auto get = [&](const char* key) -> const io::NpyArray& {
+      const auto it = arrays.find(key);
+      if (it == arrays.end())
+        DISTILL_THROW(io_error, "Kip::fit(): checkpoint '", path.string(), "' has no '", key, "' (not a KIP checkpoint?)");
+      return it->second;
+    };
+    auto tensor = [&](const char* key, const Tensor<T>& like) {
+      Tensor<T> t = get(key).template as<T>();
+      if (t.size() != like.size())
+        DISTILL_THROW(io_error, "Kip::fit(): checkpoint '", path.string(), "' has '", key, "' of shape ", show(t.shape()),
+                      " but this run needs ", show(like.shape()), " (same images_per_class and data?)");
+      return t.reshape(like.shape());
+    };
+    xs = tensor("support", xs);
+    ys = tensor("labels", ys);
+    auto scalar = [&](const char* key) { return std::size_t(get(key).template to_vector<std::int64_t>().at(0)); };
+    sx.step = scalar("adam_x_step");
+    sy.step = scalar("adam_y_step");
+    if (arrays.count("adam_x_m")) sx.m = {tensor("adam_x_m", xs)}, sx.v = {tensor("adam_x_v", xs)};
+    if (arrays.count("adam_y_m")) sy.m = {tensor("adam_y_m", ys)}, sy.v = {tensor("adam_y_v", ys)};
+    return scalar("step");
+  }
+
+  std::string options_json() const {
+    std::ostringstream o;
+    o.precision(17);
+    o << "{\"images_per_class\": " << options_.images_per_class << ", \"steps\": " << options_.steps
+      << ", \"target_batch_size\": " << options_.target_batch_size
+      << ", \"learn_labels\": " << (options_.learn_labels ? "true" : "false")
+      << ", \"init\": \"" << (options_.init == KipInit::real ? "real" : "noise") << "\", \"reg\": " << options_.reg
+      << ", \"lr\": " << options_.lr << ", \"label_lr\": " << options_.label_lr
+      << ", \"standardize\": " << (options_.standardize ? "true" : "false") << ", \"seed\": " << options_.seed << "}";
+    return o.str();
+  }
+
+  K kernel_;
+  KipOptions<T> options_;
+  std::vector<std::vector<std::size_t>> by_class_, pool_;
+  Tensor<T> mean_, std_;
+};
+
+}  // namespace distill::synthetic
+
+#endif  // DISTILL_SYNTHETIC_KIP_HPP
