@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_SYNTHETIC_HPP
+#define DISTILL_SYNTHETIC_HPP
+
+// Dataset distillation: unrolled gradient descent (Wang et al. 2018), KIP and Label Solve (Nguyen et al. 2021).
+#include "distill/synthetic/kip.hpp"
+#include "distill/synthetic/label_solve.hpp"
+#include "distill/synthetic/unrolled_gd.hpp"
+
+#endif  // DISTILL_SYNTHETIC_HPP
