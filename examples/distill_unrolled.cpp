@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "distill/callbacks.hpp"
+#include "distill/eval.hpp"
 #include "distill/io.hpp"
 #include "distill/nn.hpp"
 #include "distill/synthetic/unrolled_gd.hpp"
@@ -31,18 +32,8 @@ std::pair<T, T> standardise(dd::Tensor<T>& train, dd::Tensor<T>& test) {
 }
 
 template <class M>
-double accuracy(const M& model, const dd::nn::Params<T>& params, const dd::Tensor<T>& x, const std::vector<std::int64_t>& y) {
-  std::size_t correct = 0;
-  const std::size_t n = x.shape(0);
-  for (std::size_t b = 0; b < n; b += 1000) {
-    const auto logits = dd::nn::predict<B>(model, params, x.rows(b, std::min(n, b + 1000)));
-    const std::size_t k = logits.shape(1);
-    for (std::size_t i = 0; i < logits.shape(0); ++i) {
-      const T* row = logits.data() + i * k;
-      correct += std::size_t(std::max_element(row, row + k) - row) == std::size_t(y[b + i]);
-    }
-  }
-  return double(correct) / double(n);
+double accuracy(const M& model, const dd::nn::Params<T>& params, const dd::LabeledData<T>& test) {
+  return dd::eval::evaluate<B>(model, params, test).accuracy;
 }
 
 }  // namespace
@@ -100,8 +91,8 @@ int main(int argc, char** argv) {
 
     if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
       const auto& theta0 = *ugd.fixed_init();
-      const double before = accuracy(model, theta0, test.images, test.labels);
-      const double after = accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test.images, test.labels);
+      const double before = accuracy(model, theta0, test);
+      const double after = accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test);
       std::cout << std::setprecision(2) << "test accuracy, fixed init: before " << 100 * before << " %, after "
                 << opt.steps * opt.epochs << " distilled steps " << 100 * after << " %\n";
     } else {
@@ -109,7 +100,7 @@ int main(int argc, char** argv) {
       std::vector<double> accs;
       for (std::size_t i = 0; i < eval_inits; ++i) {
         const auto theta0 = model.init<B>(rng);
-        accs.push_back(accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test.images, test.labels));
+        accs.push_back(accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test));
       }
       double m = 0, v = 0;
       for (double a : accs) m += a / double(accs.size());

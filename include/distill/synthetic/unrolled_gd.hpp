@@ -37,6 +37,7 @@
 #include "distill/callbacks/state.hpp"
 #include "distill/core.hpp"
 #include "distill/nn/concepts.hpp"
+#include "distill/nn/losses.hpp"
 #include "distill/nn/optimizers.hpp"
 
 namespace distill::synthetic {
@@ -91,21 +92,6 @@ struct Hypergradient {
 
 namespace detail {
 
-/// Cross-entropy with (soft) target distributions: −mean_n Σ_k y_nk log softmax(z)_nk.
-template <Backend B>
-ad::Var<B> soft_cross_entropy(const ad::Var<B>& logits, const ad::Var<B>& targets) {
-  using T = typename B::Scalar;
-  const ad::Var<B> per_sample = ad::sum(ad::mul(targets, ad::log_softmax(logits)), {1});
-  return ad::mul_scalar(ad::sum(per_sample), T(-1) / T(logits.shape(0)));
-}
-
-template <class T>
-Tensor<T> one_hot(const std::vector<std::int64_t>& labels, std::size_t classes) {
-  Tensor<T> y(Shape{labels.size(), classes});
-  for (std::size_t i = 0; i < labels.size(); ++i) y.at(i, std::size_t(labels[i])) = T(1);
-  return y;
-}
-
 /// The targets of step t: fixed one-hot labels, or softmax of the learned label logits.
 template <Backend B>
 ad::Var<B> step_targets(const std::vector<ad::Var<B>>& label_vars, const ad::Var<B>& one_hot, std::size_t t) {
@@ -116,7 +102,7 @@ ad::Var<B> step_targets(const std::vector<ad::Var<B>>& label_vars, const ad::Var
 template <Backend B, class M>
 std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>& theta, const ad::Var<B>& images,
                                    const ad::Var<B>& targets, const ad::Var<B>& eta, bool create_graph) {
-  const ad::Var<B> loss = soft_cross_entropy(model.template forward<B>(theta, images), targets);
+  const ad::Var<B> loss = nn::cross_entropy(model.template forward<B>(theta, images), targets);
   const auto g = ad::grad(loss, theta, {.create_graph = create_graph});
   std::vector<ad::Var<B>> next;
   next.reserve(theta.size());
@@ -158,8 +144,8 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
   DISTILL_CHECK(real_x.rank() >= 2 && real_x.shape(0) == real_y.size(), "unrolled_hypergradient(): real_x has ",
                 real_x.rank() ? real_x.shape(0) : 0, " rows but real_y has ", real_y.size());
   const std::size_t n_inner = steps * epochs;
-  const V syn_one_hot(detail::one_hot<T>(labels, classes));
-  const V real_targets(detail::one_hot<T>(real_y, classes));
+  const V syn_one_hot(nn::one_hot<T>(labels, classes));
+  const V real_targets(nn::one_hot<T>(real_y, classes));
   const bool learn_labels = !label_logits.empty();
 
   Hypergradient<T> out;
@@ -181,7 +167,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
       const std::size_t t = i % steps;
       theta = detail::inner_step(model, theta, xs[t], detail::step_targets(lab, syn_one_hot, t), eta_at(lr, i), true);
     }
-    const V loss = detail::soft_cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    const V loss = nn::cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
     out.loss = double(loss.item());
     std::vector<V> wrt = xs;
     wrt.push_back(lr);
@@ -214,7 +200,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     ad::Tape<B> tape;
     std::vector<V> theta;
     for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
-    const V loss = detail::soft_cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    const V loss = nn::cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
     out.loss = double(loss.item());
     for (const auto& g : ad::grad(loss, theta)) adjoint.push_back(g.value());
   }
@@ -331,7 +317,7 @@ class UnrolledGd {
         }
       }
       r.images.push_back(std::move(im));
-      if (opt_.learn_labels) r.label_logits.push_back(detail::one_hot<T>(r.labels, classes));
+      if (opt_.learn_labels) r.label_logits.push_back(nn::one_hot<T>(r.labels, classes));
     }
     r.log_lr = Tensor<T>(Shape{opt_.steps * opt_.epochs}, T(std::log(opt_.initial_lr)));
     if (opt_.theta_mode == ThetaMode::fixed && !fixed_) fixed_ = model_.template init<B>(rng);
@@ -424,7 +410,7 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
                 "apply_distilled(): the distilled set is inconsistent (", set.images.size(), " steps of images, ",
                 set.log_lr.size(), " step sizes for ", set.steps, " steps × ", set.epochs, " epochs)");
   nn::Params<T> theta = theta0.clone();
-  const V one_hot(detail::one_hot<T>(set.labels, set.classes));
+  const V one_hot(nn::one_hot<T>(set.labels, set.classes));
   for (std::size_t i = 0; i < set.steps * set.epochs; ++i) {
     const std::size_t t = i % set.steps;
     ad::Tape<B> tape;
