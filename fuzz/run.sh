@@ -35,10 +35,12 @@ for t in "${targets[@]}"; do
   corpus="$build/corpus_$t"
   mkdir -p "$corpus" "$build/artifacts_$t"
   echo "fuzz: running fuzz_$t for ${seconds}s"
+  # -seed: a fixed mutation sequence by default, so CI replays what passed here; DISTILL_FUZZ_SEED=0 (random)
+  # and a longer DISTILL_FUZZ_SECONDS for a real hunt.
   # -rss_limit_mb / -malloc_limit_mb: a parser that believes a forged size and allocates gigabytes fails
   # here, which is the point. -timeout: a single input may not take more than 10 s (no hangs).
   if ! UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-       "$build/fuzz_$t" "$corpus" "$build/seeds/$t" -max_total_time="$seconds" -rss_limit_mb=2048 \
+       "$build/fuzz_$t" "$corpus" "$build/seeds/$t" -max_total_time="$seconds" -seed="${DISTILL_FUZZ_SEED:-1}" -rss_limit_mb=2048 \
        -malloc_limit_mb=1024 -timeout=10 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$build/artifacts_$t/" >"$build/fuzz_$t.log" 2>&1; then
     echo "fuzz: fuzz_$t FAILED; log: $build/fuzz_$t.log; reproducer(s):"

@@ -170,6 +170,12 @@ TEST_CASE("npy: bad files are refused with the file name and the problem", "[io]
     require_io_error([] { io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", zeros(24)), "f.npy"); },
                      {"'f.npy'", "Fortran order"});
   }
+  SECTION("a repeated header key (found by fuzz_npy: '|U5' then '|u1' left a stale string length)") {
+    require_io_error([] { io::parse_npy(npy_with_header("{'descr': '|U5','descr': '|u1', 'fortran_order': False, 'shape': (3,), }", zeros(3)), "dup.npy"); },
+                     {"'dup.npy'", "repeats the header key 'descr'"});
+    require_io_error([] { io::parse_npy(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'shape': (2, 3), }", zeros(24)), "dup2.npy"); },
+                     {"'dup2.npy'", "repeats the header key 'shape'"});
+  }
   SECTION("big-endian") {
     require_io_error([] { io::parse_npy(npy_with_header("{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3), }", zeros(24)), "be.npy"); },
                      {"'be.npy'", "big-endian"});

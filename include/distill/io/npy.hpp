@@ -320,6 +320,9 @@ class NpyHeaderParser {
       skip_ws();
       expect(':');
       skip_ws();
+      // A repeated key would leave fields of the first value behind (e.g. a '<U' length under a later '|u1').
+      if ((key == "descr" && have_descr) || (key == "fortran_order" && have_fortran) || (key == "shape" && have_shape))
+        fail("repeats the header key '" + key + "'");
       if (key == "descr") {
         if (peek() == '[') fail("has a structured dtype (descr is a list); only plain numeric and '<U' dtypes are supported");
         parse_descr(parse_string(), a);
