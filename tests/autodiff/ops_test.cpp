@@ -6,6 +6,7 @@
 
 #include "distill/autodiff.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace ad = distill::ad;
@@ -15,40 +16,11 @@ using distill::Tensor;
 namespace {
 
 template <class B>
-Tensor<typename B::Scalar> random_tensor(Shape shape, std::uint64_t seed, double lo = -1, double hi = 1) {
-  Tensor<typename B::Scalar> t(shape);
-  distill::Rng rng(seed);
-  B::random_uniform(rng, t.data(), t.size(), typename B::Scalar(lo), typename B::Scalar(hi));
-  return t;
-}
-
-// Values on a shuffled grid: pairwise gaps of 2/n and none within 1/(2n) of 0 or ±0.5, so the 6-point
-// stencil (half-width 3h ≈ 0.018) never crosses the kink of a piecewise-linear op (abs, relu, clamp, max).
-template <class B>
-Tensor<typename B::Scalar> spaced_tensor(Shape shape, std::uint64_t seed, double offset = 0.37) {
-  Tensor<typename B::Scalar> t(shape);
-  distill::Rng rng(seed);
-  const auto perm = rng.permutation(t.size());
-  const double n = double(t.size());
-  for (std::size_t i = 0; i < t.size(); ++i) t[i] = typename B::Scalar((double(perm[i]) + offset) / n * 2 - 1);
-  return t;
-}
-
-// A scalar test function: a fixed random weighting of the op's output, so every output element matters and
-// the second derivative of a linear op is still exercised through the weighting's interaction.
-template <class B>
 struct Case {
   std::string name;
   std::vector<Tensor<typename B::Scalar>> inputs;
   std::function<ad::Var<B>(const std::vector<ad::Var<B>>&)> op;
 };
-
-template <class B>
-ad::Var<B> weighted(const ad::Var<B>& y, std::uint64_t seed) {
-  // sum(w ⊙ y) + 0.1·sum(y²): the square makes second derivatives of linear ops non-trivial.
-  const auto w = random_tensor<B>(y.shape(), seed);
-  return ad::add(ad::sum(ad::mul(y, ad::Var<B>(w))), ad::mul_scalar(ad::sum(ad::mul(y, y)), typename B::Scalar(0.1)));
-}
 
 template <class B>
 std::vector<Case<B>> all_cases() {

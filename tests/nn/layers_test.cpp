@@ -6,6 +6,7 @@
 
 #include "distill/nn.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace ad = distill::ad;
@@ -14,31 +15,6 @@ using distill::Shape;
 using distill::Tensor;
 
 namespace {
-
-template <class B>
-Tensor<typename B::Scalar> random_tensor(Shape shape, std::uint64_t seed, double lo = -1, double hi = 1) {
-  Tensor<typename B::Scalar> t(shape);
-  distill::Rng rng(seed);
-  B::random_uniform(rng, t.data(), t.size(), typename B::Scalar(lo), typename B::Scalar(hi));
-  return t;
-}
-
-// Distinct values on a shuffled grid away from 0: no ties for max pooling, no kinks for relu within the stencil.
-template <class B>
-Tensor<typename B::Scalar> spaced_tensor(Shape shape, std::uint64_t seed) {
-  Tensor<typename B::Scalar> t(shape);
-  distill::Rng rng(seed);
-  const auto perm = rng.permutation(t.size());
-  for (std::size_t i = 0; i < t.size(); ++i) t[i] = typename B::Scalar((double(perm[i]) + 0.37) / double(t.size()) * 2 - 1);
-  return t;
-}
-
-// sum(w ⊙ y) + 0.1·sum(y²): every output matters and linear layers get a non-trivial second derivative.
-template <class B>
-ad::Var<B> weighted(const ad::Var<B>& y, std::uint64_t seed) {
-  const auto w = random_tensor<B>(y.shape(), seed);
-  return ad::add(ad::sum(ad::mul(y, ad::Var<B>(w))), ad::mul_scalar(ad::sum(ad::mul(y, y)), typename B::Scalar(0.1)));
-}
 
 // Checks d/d(x, params) of weighted(layer(x)) for a layer whose params are made by its init (then perturbed).
 template <class B, class L>
