@@ -8,6 +8,7 @@
 #include "distill/autodiff.hpp"
 #include "distill/kernels.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace dk = distill::kernels;
@@ -16,14 +17,6 @@ using distill::Tensor;
 
 namespace {
 
-template <class T>
-Tensor<T> random_tensor(Shape shape, std::uint64_t seed, double stddev = 1.0) {
-  Tensor<T> t(shape);
-  distill::Rng rng(seed);
-  for (auto& v : t) v = T(rng.normal(0.0, stddev));
-  return t;
-}
-
 // ⟨G, K(X1, X2)⟩ in double.
 template <class B, class K>
 double weighted_gram(const K& k, const Tensor<double>& x1, const Tensor<double>& x2, const Tensor<double>& g) {
@@ -31,24 +24,6 @@ double weighted_gram(const K& k, const Tensor<double>& x1, const Tensor<double>&
   double s = 0;
   for (std::size_t i = 0; i < kk.size(); ++i) s += kk[i] * g[i];
   return s;
-}
-
-// Largest relative error of an analytic gradient over every coordinate, against the 4-point central stencil.
-// The relative error is taken against the gradient's scale, so coordinates with a near-zero gradient are
-// judged by what they contribute.
-template <class F>
-double max_grad_error(F f, Tensor<double> x, const Tensor<double>& analytic) {
-  double scale = 0;
-  for (auto v : analytic) scale = std::max(scale, std::abs(v));
-  double worst = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double x0 = x[i], h = 1e-4 * std::max(1.0, std::abs(x0));
-    auto at = [&](double v) { x[i] = v; return f(x); };
-    const double fd = (-at(x0 + 2 * h) + 8 * at(x0 + h) - 8 * at(x0 - h) + at(x0 - 2 * h)) / (12 * h);
-    x[i] = x0;
-    worst = std::max(worst, relative_error(analytic[i], fd, 1e-3 * scale));
-  }
-  return worst;
 }
 
 const dk::FcNtk kCases[] = {
@@ -70,9 +45,9 @@ static_assert(!dk::Kernel<int, distill::EigenBackend<double>>);
 TEMPLATE_TEST_CASE("FcNtk: gram_vjp matches central differences for both inputs", "[kernels][grad]",
                    DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
-  const auto x1 = random_tensor<double>({4, 3, 2}, 1);  // rank-3 inputs are flattened to 6 features
-  const auto x2 = random_tensor<double>({5, 3, 2}, 2);
-  const auto g = random_tensor<double>({4, 5}, 3);
+  const auto x1 = normal_tensor<double>({4, 3, 2}, 1);  // rank-3 inputs are flattened to 6 features
+  const auto x2 = normal_tensor<double>({5, 3, 2}, 2);
+  const auto g = normal_tensor<double>({4, 5}, 3);
   for (const auto& k : kCases) {
     INFO("depth " << k.depth << " bias_var " << k.bias_var << " ntk " << (k.kind == dk::KernelKind::ntk));
     const auto vjp = k.template gram_vjp<B>(x1, x2, g);
@@ -94,8 +69,8 @@ TEMPLATE_TEST_CASE("FcNtk: gram_vjp matches central differences for both inputs"
 TEMPLATE_TEST_CASE("FcNtk: K(X, X) as a function of one X (θ = 0 on the diagonal) has the right gradient",
                    "[kernels][grad]", DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
-  const auto x = random_tensor<double>({5, 7}, 4);
-  const auto g = random_tensor<double>({5, 5}, 5);
+  const auto x = normal_tensor<double>({5, 7}, 4);
+  const auto g = normal_tensor<double>({5, 5}, 5);
   for (const auto& k : kCases) {
     const auto vjp = k.template gram_vjp<B>(x, x, g);
     Tensor<double> total = vjp.dx1.clone();
@@ -109,8 +84,8 @@ TEST_CASE("FcNtk: hand gradient agrees with the autodiff tape", "[kernels][grad]
   using B = distill::EigenBackend<double>;
   namespace ad = distill::ad;
   const std::size_t n1 = 4, n2 = 3, d = 5;
-  const auto x1v = random_tensor<double>({n1, d}, 6), x2v = random_tensor<double>({n2, d}, 7);
-  const auto gv = random_tensor<double>({n1, n2}, 8);
+  const auto x1v = normal_tensor<double>({n1, d}, 6), x2v = normal_tensor<double>({n2, d}, 7);
+  const auto gv = normal_tensor<double>({n1, n2}, 8);
   const double w = 2.0, b = 0.1;
   const dk::FcNtk k{.depth = 2, .weight_var = w, .bias_var = b};
 
@@ -146,7 +121,7 @@ TEST_CASE("FcNtk: hand gradient agrees with the autodiff tape", "[kernels][grad]
 TEMPLATE_TEST_CASE("FcNtk: K(X, X) is symmetric and positive semi-definite", "[kernels]", DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;
-  const auto x = random_tensor<T>({24, 10}, 9);
+  const auto x = normal_tensor<T>({24, 10}, 9);
   for (const auto& k : kCases) {
     const auto kk = k.template gram<B>(x, x);
     Eigen::MatrixXd m(24, 24);
@@ -162,9 +137,9 @@ TEST_CASE("FcNtk: the float SIMD path agrees with double", "[kernels]") {
   using BF = distill::EigenBackend<float>;
   using BD = distill::EigenBackend<double>;
   // 37 columns: two full packs and a scalar tail; one duplicated row exercises θ = 0 off the diagonal.
-  auto x1d = random_tensor<double>({9, 20}, 10), x2d = random_tensor<double>({37, 20}, 11);
+  auto x1d = normal_tensor<double>({9, 20}, 10), x2d = normal_tensor<double>({37, 20}, 11);
   for (std::size_t c = 0; c < 20; ++c) x2d.at(5, c) = x1d.at(2, c);
-  const auto gd = random_tensor<double>({9, 37}, 12);
+  const auto gd = normal_tensor<double>({9, 37}, 12);
   const auto x1f = x1d.cast<float>(), x2f = x2d.cast<float>(), gf = gd.cast<float>();
   for (const auto& k : kCases) {
     const auto kd = k.gram<BD>(x1d, x2d);
@@ -188,9 +163,9 @@ TEMPLATE_TEST_CASE("FcNtk: zero and duplicate inputs give finite values and grad
                    DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;
-  auto x = random_tensor<T>({4, 6}, 13);
+  auto x = normal_tensor<T>({4, 6}, 13);
   for (std::size_t c = 0; c < 6; ++c) x.at(0, c) = T(0), x.at(3, c) = x.at(2, c);
-  const auto g = random_tensor<T>({4, 4}, 14);
+  const auto g = normal_tensor<T>({4, 4}, 14);
   for (const auto& k : kCases) {
     const auto kk = k.template gram<B>(x, x);
     const auto v = k.template gram_vjp<B>(x, x, g);
@@ -261,7 +236,7 @@ TEST_CASE("FcNtk: closed form agrees with Monte-Carlo kernels of width-2048 rand
   // 6 points in 8 dimensions, width 2048, 4 networks averaged. Tolerance: 5% of √(K_ii K_jj) for every entry
   // (the fluctuation of an empirical kernel entry is O(1/√width) of that scale; observed errors are ~1-2%).
   const std::size_t n = 6, d = 8, width = 2048, seeds = 4;
-  const auto xt = random_tensor<double>({n, d}, 15);
+  const auto xt = normal_tensor<double>({n, d}, 15);
   Eigen::MatrixXd x(d, n);
   for (std::size_t i = 0; i < n; ++i)
     for (std::size_t c = 0; c < d; ++c) x(Eigen::Index(c), Eigen::Index(i)) = xt.at(i, c);

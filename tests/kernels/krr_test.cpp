@@ -7,30 +7,21 @@
 
 #include "distill/kernels.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace dk = distill::kernels;
 using distill::Shape;
 using distill::Tensor;
 
-namespace {
-template <class T>
-Tensor<T> random_tensor(Shape shape, std::uint64_t seed) {
-  Tensor<T> t(shape);
-  distill::Rng rng(seed);
-  for (auto& v : t) v = T(rng.normal());
-  return t;
-}
-}  // namespace
-
 TEMPLATE_TEST_CASE("RidgeCholesky: (K + λI)·solve(Y) reproduces Y", "[kernels][krr]", DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;
   // 150 rows: more than two 64-row blocks, so the blocked trailing-update GEMM runs.
   for (std::size_t n : {1u, 7u, 150u}) {
-    const auto x = random_tensor<T>({n, 20}, n);
+    const auto x = normal_tensor<T>({n, 20}, n);
     const auto k = dk::FcNtk{.depth = 2}.template gram<B>(x, x);
-    const auto y = random_tensor<T>({n, 3}, 2 * n);
+    const auto y = normal_tensor<T>({n, 3}, 2 * n);
     const auto chol = dk::RidgeCholesky::factor<B>(k, 1e-3);
     const auto alpha = chol.solve(y);
     double trace = 0;
@@ -68,7 +59,7 @@ TEMPLATE_TEST_CASE("RidgeCholesky: (K + λI)·solve(Y) reproduces Y", "[kernels]
 TEMPLATE_TEST_CASE("krr_fit/krr_predict: near-interpolation of the support with a tiny ridge", "[kernels][krr]",
                    DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
-  const auto xs = random_tensor<double>({12, 8}, 3), ys = random_tensor<double>({12, 2}, 4);
+  const auto xs = normal_tensor<double>({12, 8}, 3), ys = normal_tensor<double>({12, 2}, 4);
   const dk::FcNtk k{.depth = 3};
   const auto model = dk::krr_fit<B>(k, xs, ys, {.reg = 1e-10});
   const auto pred = dk::krr_predict<B>(k, model, xs);

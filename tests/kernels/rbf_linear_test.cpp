@@ -5,6 +5,7 @@
 
 #include "distill/kernels.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace dk = distill::kernels;
@@ -12,17 +13,10 @@ using distill::Shape;
 using distill::Tensor;
 
 namespace {
-Tensor<double> random_tensor(Shape shape, std::uint64_t seed) {
-  Tensor<double> t(shape);
-  distill::Rng rng(seed);
-  for (auto& v : t) v = rng.normal();
-  return t;
-}
-
 template <class B, class K>
 void check_kernel(const K& k, double (*ref)(const double*, const double*, std::size_t)) {
   const std::size_t d = 5;
-  const auto x1 = random_tensor({3, d}, 1), x2 = random_tensor({4, d}, 2), g = random_tensor({3, 4}, 3);
+  const auto x1 = normal_tensor<double>({3, d}, 1), x2 = normal_tensor<double>({4, d}, 2), g = normal_tensor<double>({3, 4}, 3);
   const auto kk = k.template gram<B>(x1, x2);
   for (std::size_t i = 0; i < 3; ++i)
     for (std::size_t j = 0; j < 4; ++j)
@@ -55,7 +49,7 @@ TEMPLATE_TEST_CASE("Rbf: values and gradients", "[kernels][grad]", DISTILL_TEST_
     return std::exp(-0.3 * s);
   });
   // gamma = 0 means 1/d, and k(x, x) = 1.
-  const auto x = random_tensor({3, 4}, 9);
+  const auto x = normal_tensor<double>({3, 4}, 9);
   const auto k = dk::Rbf{}.template gram<TestType>(x, x);
   for (std::size_t i = 0; i < 3; ++i) CHECK(k.at(i, i) == Approx(1.0));
   CHECK_THROWS_AS(dk::Rbf{.gamma = -1}.template gram<TestType>(x, x), distill::invalid_argument);

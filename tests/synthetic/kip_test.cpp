@@ -9,6 +9,7 @@
 #include "distill/kernels.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "support/backends.hpp"
+#include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
 namespace dk = distill::kernels;
@@ -17,14 +18,6 @@ using distill::Shape;
 using distill::Tensor;
 
 namespace {
-template <class T>
-Tensor<T> random_tensor(Shape shape, std::uint64_t seed) {
-  Tensor<T> t(shape);
-  distill::Rng rng(seed);
-  for (auto& v : t) v = T(rng.normal());
-  return t;
-}
-
 // Two Gaussian blobs per class in 12 dimensions, shaped [N, 1, 3, 4].
 distill::LabeledData<float> blobs(std::size_t per_class, std::size_t classes, std::uint64_t seed) {
   distill::Rng rng(seed);
@@ -38,27 +31,13 @@ distill::LabeledData<float> blobs(std::size_t per_class, std::size_t classes, st
   return d;
 }
 
-template <class F>
-double max_grad_error(F f, Tensor<double> x, const Tensor<double>& analytic) {
-  double scale = 0;
-  for (auto v : analytic) scale = std::max(scale, std::abs(v));
-  double worst = 0;
-  for (std::size_t i = 0; i < x.size(); ++i) {
-    const double x0 = x[i], h = 1e-4 * std::max(1.0, std::abs(x0));
-    auto at = [&](double v) { x[i] = v; return f(x); };
-    const double fd = (-at(x0 + 2 * h) + 8 * at(x0 + h) - 8 * at(x0 - h) + at(x0 - 2 * h)) / (12 * h);
-    x[i] = x0;
-    worst = std::max(worst, relative_error(analytic[i], fd, 1e-3 * scale));
-  }
-  return worst;
-}
 }  // namespace
 
 TEMPLATE_TEST_CASE("kip_loss_and_grad: gradient w.r.t. support images and labels matches finite differences",
                    "[synthetic][kip][grad]", DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
-  const auto xs = random_tensor<double>({6, 5}, 1), ys = random_tensor<double>({6, 3}, 2);
-  const auto xt = random_tensor<double>({9, 5}, 3), yt = random_tensor<double>({9, 3}, 4);
+  const auto xs = normal_tensor<double>({6, 5}, 1), ys = normal_tensor<double>({6, 3}, 2);
+  const auto xt = normal_tensor<double>({9, 5}, 3), yt = normal_tensor<double>({9, 3}, 4);
   // A large reg makes the tr(K_ss) dependence of λ visible in the gradient.
   for (const double reg : {1e-3, 0.3}) {
     for (const dk::FcNtk k : {dk::FcNtk{.depth = 2}, dk::FcNtk{.depth = 1, .bias_var = 0.1, .kind = dk::KernelKind::nngp}}) {
