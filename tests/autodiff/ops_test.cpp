@@ -22,6 +22,26 @@ struct Case {
   std::function<ad::Var<B>(const std::vector<ad::Var<B>>&)> op;
 };
 
+/**
+ * Inputs x [2, 3, 3, 3], γ, β [3] for a norm → relu whose pre-activations γx̂ + β all lie ≥ 0.2 from ReLU's kink,
+ * with some on each side: the finite-difference stencil (±0.02 in x) never crosses it. The first such seed is used.
+ */
+template <class B>
+std::vector<Tensor<typename B::Scalar>> away_from_kink() {
+  for (std::uint64_t seed = 66;; seed += 3) {
+    std::vector<Tensor<typename B::Scalar>> in{random_tensor<B>({2, 3, 3, 3}, seed), random_tensor<B>({3}, seed + 1, 0.5, 1.5),
+                                               random_tensor<B>({3}, seed + 2)};
+    const auto z = ad::group_norm(ad::Var<B>(in[0]), 3, ad::Var<B>(in[1]), ad::Var<B>(in[2])).value();
+    double nearest = 1e9;
+    std::size_t positive = 0;
+    for (std::size_t i = 0; i < z.size(); ++i) {
+      nearest = std::min(nearest, std::abs(double(z[i])));
+      positive += z[i] > 0;
+    }
+    if (nearest > 0.2 && positive > 0 && positive < z.size()) return in;
+  }
+}
+
 template <class B>
 std::vector<Case<B>> all_cases() {
   using V = ad::Var<B>;
@@ -83,6 +103,11 @@ std::vector<Case<B>> all_cases() {
   c.push_back({"max_pool2d", {sp({2, 2, 4, 4}, 60)}, [](const Vs& x) { return ad::max_pool2d(x[0], 2); }});
   c.push_back({"instance_norm", {r({2, 3, 3, 3}, 61)}, [](const Vs& x) { return ad::instance_norm(x[0]); }});
   c.push_back({"group_norm", {r({2, 4, 2, 2}, 62)}, [](const Vs& x) { return ad::group_norm(x[0], 2); }});
+  c.push_back({"group_norm affine", {r({2, 4, 2, 3}, 63), r({4}, 64, 0.5, 1.5), r({4}, 65)},
+               [](const Vs& x) { return ad::group_norm(x[0], 2, x[1], x[2]); }});
+  c.push_back({"instance_norm affine relu", away_from_kink<B>(), [](const Vs& x) {
+                 return ad::group_norm(x[0], 3, x[1], x[2], {.relu = true});
+               }});
   return c;
 }
 
@@ -137,4 +162,62 @@ TEMPLATE_TEST_CASE("ops: float values agree with double values", "[autodiff]", D
     REQUIRE(yf.shape() == yd.shape());
     for (std::size_t k = 0; k < yf.size(); ++k) CHECK(relative_error(yf[k], yd[k], 1e-3) < 1e-4);
   }
+}
+
+TEMPLATE_TEST_CASE("ops: fused group_norm matches its composite definition, by both backward paths", "[autodiff][norm]",
+                   DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  using V = ad::Var<B>;
+  for (const std::size_t groups : {1, 2, 4}) {
+    for (const bool relu : {false, true}) {
+      ad::Tape<B> tape;
+      const V x = tape.variable(random_tensor<B>({3, 4, 3, 2}, 70, -2, 3));
+      const V gamma = tape.variable(random_tensor<B>({4}, 71, 0.5, 1.5));
+      const V beta = tape.variable(random_tensor<B>({4}, 72));
+      // The definition, from primitive ops.
+      const V xg = ad::reshape(x, Shape{3, groups, 4 / groups * 6});
+      const V centred = ad::sub(xg, ad::mean(xg, {2}, true));
+      const V sd = ad::sqrt(ad::add_scalar(ad::mean(ad::mul(centred, centred), {2}, true), 1e-5));
+      V reference = ad::add(ad::mul(ad::reshape(ad::div(centred, sd), Shape{3, 4, 3, 2}), ad::reshape(gamma, Shape{1, 4, 1, 1})),
+                            ad::reshape(beta, Shape{1, 4, 1, 1}));
+      if (relu) reference = ad::relu(reference);
+      const V fused = ad::group_norm(x, groups, gamma, beta, {.relu = relu});
+      INFO("groups " << groups << " relu " << relu);
+      for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.value()[i] == Approx(reference.value()[i]).margin(1e-12));
+
+      const V w(random_tensor<B>({3, 4, 3, 2}, 73));
+      const auto expected = ad::grad(ad::dot(reference, w), {x, gamma, beta});
+      const auto plain = ad::grad(ad::dot(fused, w), {x, gamma, beta});                          // fused kernel
+      const auto recorded = ad::grad(ad::dot(fused, w), {x, gamma, beta}, {.create_graph = true});  // op-built
+      CHECK(recorded[0].requires_grad());  // ∂x depends on x: differentiable again
+      for (std::size_t k = 0; k < 3; ++k) {
+        REQUIRE(plain[k].shape() == expected[k].shape());
+        REQUIRE(recorded[k].shape() == expected[k].shape());
+        for (std::size_t i = 0; i < expected[k].size(); ++i) {
+          CHECK(plain[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+          CHECK(recorded[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+        }
+      }
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("ops: group_norm rejects bad arguments with a message naming them", "[autodiff][norm]",
+                   DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  using V = ad::Var<B>;
+  const V x(random_tensor<B>({2, 4, 3, 3}, 74));
+  const V four(random_tensor<B>({4}, 75)), three(random_tensor<B>({3}, 76));
+  CHECK_THROWS_WITH(ad::group_norm(x, 3, four, four), Catch::Contains("4 channels do not split into 3 groups"));
+  CHECK_THROWS_WITH(ad::group_norm(x, 2, three, three), Catch::Contains("one per channel"));
+  CHECK_THROWS_WITH(ad::group_norm(x, 2, four, V{}), Catch::Contains("both gamma and beta"));
+  CHECK_THROWS_WITH(ad::group_norm(V(random_tensor<B>({4, 3}, 77)), 1, V{}, V{}), Catch::Contains("NCHW"));
+  CHECK_THROWS_WITH(ad::group_norm(x, 2, four, four, {.eps = 0}), Catch::Contains("eps must be positive"));
+}
+
+TEMPLATE_TEST_CASE("ops: take and put_add reject out-of-range indices", "[autodiff]", DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  const ad::Var<B> x(random_tensor<B>({2, 3}, 78));
+  CHECK_THROWS_WITH(ad::take(x, {0, 6}, Shape{2}), Catch::Contains("index 6 out of range for 6 elements"));
+  CHECK_THROWS_WITH(ad::put_add(x, {0, 1, 2, 3, 4, 9}, Shape{8}), Catch::Contains("index 9 out of range for 8"));
 }

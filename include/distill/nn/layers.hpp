@@ -190,12 +190,14 @@ struct MaxPool {
   }
 };
 
-/// Group normalisation (Wu & He 2018) with an optional per-channel affine γ, β (torch.nn.GroupNorm).
+/// Group normalisation (Wu & He 2018) with an optional per-channel affine γ, β (torch.nn.GroupNorm), and an
+/// optional ReLU after it (then_relu: the norm → relu of a ConvNet block as one fused op).
 struct GroupNorm {
   std::size_t groups = 1;
   std::size_t channels = 0;
   bool affine = true;
   double eps = 1e-5;
+  bool then_relu = false;
 
   std::size_t num_params() const { return affine ? 2 : 0; }
 
@@ -211,13 +213,12 @@ struct GroupNorm {
 
   template <Backend B>
   ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
-    using T = typename B::Scalar;
     detail::check_input(x.rank() == 4 && x.shape(1) == channels, "GroupNorm", x.shape(), "[N, channels, H, W]");
-    ad::Var<B> y = ad::group_norm(x, groups, T(eps));
-    if (!affine) return y;
+    const ad::NormOptions options{.eps = eps, .relu = then_relu};
+    if (!affine) return ad::group_norm(x, groups, ad::Var<B>{}, ad::Var<B>{}, options);
     const auto& g = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "weight");
     const auto& b = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "bias");
-    return ad::add(ad::mul(y, ad::reshape(g, Shape{1, channels, 1, 1})), ad::reshape(b, Shape{1, channels, 1, 1}));
+    return ad::group_norm(x, groups, g, b, options);
   }
 };
 

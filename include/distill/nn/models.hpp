@@ -200,7 +200,7 @@ struct ConvNet {
  private:
   Conv2d conv(std::size_t d) const { return {.in = d == 0 ? channels : width, .out = width, .kernel = 3, .stride = 1, .padding = 1}; }
   GroupNorm group_norm() const {
-    return GroupNorm{.groups = norm == Norm::instance ? width : groups, .channels = width, .affine = true};
+    return GroupNorm{.groups = norm == Norm::instance ? width : groups, .channels = width, .affine = true, .then_relu = true};
   }
   Linear classifier() const { return {.in = width * final_size() * final_size(), .out = classes}; }
   std::size_t params_per_block() const { return norm == Norm::none ? 2 : 4; }
@@ -224,8 +224,8 @@ struct ConvNet {
     ad::Var<B> h = x;
     for (std::size_t d = 0; d < depth; ++d) {
       h = conv(d).template apply<B>(params, cursor, h);
-      if (norm != Norm::none) h = group_norm().template apply<B>(params, cursor, h);
-      h = ad::relu(h);
+      if (norm != Norm::none) h = group_norm().template apply<B>(params, cursor, h);  // norm and relu, fused
+      else h = ad::relu(h);
       if (pooling == Pool::avg) h = ad::avg_pool2d(h, 2);
       else if (pooling == Pool::max) h = ad::max_pool2d(h, 2);
     }
