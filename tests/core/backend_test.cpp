@@ -227,6 +227,9 @@ const dd::ConvGeometry conv_cases[] = {
     {.batch = 1, .channels = 1, .height = 3, .width = 3, .kernel_h = 5, .kernel_w = 5, .pad_h = 1, .pad_w = 1},
     {.batch = 2, .channels = 1, .height = 9, .width = 8, .kernel_h = 4, .kernel_w = 2, .stride_h = 3, .stride_w = 3,
      .pad_h = 2, .pad_w = 1},
+    // Padding wider than the kernel: some kernel offsets see no image column at all.
+    {.batch = 1, .channels = 2, .height = 2, .width = 2, .kernel_h = 3, .kernel_w = 3, .stride_h = 2, .stride_w = 2,
+     .pad_h = 3, .pad_w = 3},
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
  * dataset distillation needs through a ConvNet). The batch im2col/col2im pair stays available as ops.
  */
 
+#include <algorithm>
 #include <limits>
 #include <mutex>
 #include <vector>
@@ -83,12 +84,12 @@ void for_each_sample(std::size_t batch, std::size_t scratch_size, Body body) {
   if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
 #pragma omp parallel if (batch > 1)
     {
-      std::vector<T> scratch(scratch_size);
+      auto scratch = Tensor<T>::empty(Shape{scratch_size});  // from the buffer pool: no page faults, no zeroing
 #pragma omp for schedule(static)
       for (std::size_t n = 0; n < batch; ++n) body(n, scratch.data());
     }
   } else {
-    std::vector<T> scratch(scratch_size);
+    auto scratch = Tensor<T>::empty(Shape{scratch_size});
     for (std::size_t n = 0; n < batch; ++n) body(n, scratch.data());
   }
 }
@@ -98,17 +99,22 @@ inline ConvGeometry one_sample(ConvGeometry g) {
   return g;
 }
 
-/// y[n] = W · im2col(x[n]) for each sample: [N, C, H, W] × [O, C, kh, kw] -> [N, O, OH, OW].
+/// y[n] = W · im2col(x[n]) (+ bias per output channel, added while y[n] is in cache) for each sample:
+/// [N, C, H, W] × [O, C, kh, kw] -> [N, O, OH, OW].
 template <Backend B>
 Tensor<typename B::Scalar> conv_forward(const Tensor<typename B::Scalar>& x, const Tensor<typename B::Scalar>& w,
-                                        const ConvGeometry& g) {
+                                        const ConvGeometry& g, const typename B::Scalar* bias = nullptr) {
   using T = typename B::Scalar;
   const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   auto y = Tensor<T>::empty(Shape{g.batch, o, g.out_h(), g.out_w()});
   const ConvGeometry g1 = one_sample(g);
   for_each_sample<B>(g.batch, ckk * p, [&](std::size_t n, T* cols) {
     B::im2col(g1, x.data() + n * in, cols);
-    B::gemm(Gemm<T>{false, false, o, p, ckk, T(1), w.data(), ckk, cols, p, T(0), y.data() + n * o * p, p});
+    T* yn = y.data() + n * o * p;
+    B::gemm(Gemm<T>{false, false, o, p, ckk, T(1), w.data(), ckk, cols, p, T(0), yn, p});
+    if (bias)
+      for (std::size_t c = 0; c < o; ++c)
+        for (std::size_t i = 0; i < p; ++i) yn[c * p + i] += bias[c];
   });
   return y;
 }
@@ -152,7 +158,7 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
   if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
 #pragma omp parallel if (g.batch > 1)
     {
-      std::vector<T> scratch(ckk * p + o * ckk);
+      auto scratch = Tensor<T>::empty(Shape{ckk * p + o * ckk});
       std::size_t threads = 1, id = 0;
 #if defined(_OPENMP)
       threads = std::size_t(omp_get_num_threads());
@@ -161,7 +167,7 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
       accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data());
     }
   } else {
-    std::vector<T> scratch(ckk * p + o * ckk);
+    auto scratch = Tensor<T>::empty(Shape{ckk * p + o * ckk});
     accumulate(0, g.batch, scratch.data());
   }
   return w;
@@ -221,37 +227,76 @@ Var<B> conv2d(const Var<B>& x, const Var<B>& w, const Var<B>& bias = {}, Conv2dO
   DISTILL_CHECK(x.rank() == 4 && x.shape(1) == w.shape(1), "conv2d(): input ", show(x.shape()), " does not have the ",
                 w.shape(1), " channels of weight ", show(w.shape()));
   const ConvGeometry g = detail::conv_geometry(x.shape(), w.shape(2), w.shape(3), opt.stride, opt.padding, "conv2d");
-  Var<B> y = conv2d_nobias(x, w, g);
-  if (bias.defined()) {
-    const std::size_t o = w.shape(0);
-    DISTILL_CHECK(bias.size() == o, "conv2d(): bias has ", bias.size(), " elements, expected ", o);
-    y = add(y, reshape(bias, Shape{1, o, 1, 1}));
-  }
-  return y;
+  if (!bias.defined()) return conv2d_nobias(x, w, g);
+  const std::size_t o = w.shape(0);
+  DISTILL_CHECK(bias.size() == o, "conv2d(): bias has ", bias.size(), " elements, expected ", o);
+  // conv2d_nobias(x, w) + bias as one node: the bias is added per sample while the output is in cache.
+  return make_result<B>(detail::conv_forward<B>(x.value(), w.value(), g, bias.value().data()), {x, w, bias},
+                        [x, w, g, o, bias_shape = bias.shape()](const Var<B>&, const Var<B>& u) {
+                          return std::vector<Var<B>>{x.requires_grad() ? conv2d_input_grad(u, w, g) : Var<B>{},
+                                                     w.requires_grad() ? conv2d_weight_grad(x, u, g, w.shape()) : Var<B>{},
+                                                     reshape(sum_to(u, Shape{1, o, 1, 1}), bias_shape)};
+                        },
+                        "conv2d");
 }
 
 namespace detail {
-/// Sums over pooling windows (forward of avg pooling, before the 1/k² scale), or its adjoint.
+/// scale × the sums over pooling windows (the forward of avg pooling), or its adjoint.
 template <class T>
-void pool_sum(const ConvGeometry& g, const T* x, T* y, bool adjoint) {
-  const std::size_t oh = g.out_h(), ow = g.out_w();
-  const std::size_t planes = g.batch * g.channels;
-#pragma omp parallel for schedule(static) if (planes * g.height * g.width > (1u << 16))
+void pool_sum(const ConvGeometry& g, const T* x, T* y, bool adjoint, T scale) {
+  const std::size_t oh = g.out_h(), ow = g.out_w(), kh = g.kernel_h, kw = g.kernel_w, sh = g.stride_h, sw = g.stride_w;
+  const std::size_t planes = g.batch * g.channels, hw = g.height * g.width;
+  // Windows that tile the plane (stride = kernel, ConvNet's 2×2 case): the adjoint writes each input once.
+  const bool tiling = sh == kh && sw == kw;
+#pragma omp parallel for schedule(static) if (planes * hw > (1u << 16))
   for (std::size_t pl = 0; pl < planes; ++pl) {
-    const T* in = adjoint ? y + pl * oh * ow : x + pl * g.height * g.width;
-    T* out = adjoint ? const_cast<T*>(x) + pl * g.height * g.width : y + pl * oh * ow;
-    if (adjoint) std::fill_n(out, g.height * g.width, T(0));
-    for (std::size_t i = 0; i < oh; ++i)
-      for (std::size_t j = 0; j < ow; ++j) {
-        T acc = 0;
-        for (std::size_t a = 0; a < g.kernel_h; ++a)
-          for (std::size_t b = 0; b < g.kernel_w; ++b) {
-            const std::size_t h = i * g.stride_h + a, w = j * g.stride_w + b;
-            if (adjoint) out[h * g.width + w] += in[i * ow + j];
-            else acc += in[h * g.width + w];
-          }
-        if (!adjoint) out[i * ow + j] = acc;
+    if (!adjoint && tiling && kh == 2 && kw == 2) {  // the common case, written out so it vectorises
+      const T* in = x + pl * hw;
+      T* out = y + pl * oh * ow;
+      for (std::size_t i = 0; i < oh; ++i) {
+        const T* r0 = in + 2 * i * g.width;
+        const T* r1 = r0 + g.width;
+        for (std::size_t j = 0; j < ow; ++j) out[i * ow + j] = scale * ((r0[2 * j] + r0[2 * j + 1]) + (r1[2 * j] + r1[2 * j + 1]));
       }
+    } else if (!adjoint) {
+      const T* in = x + pl * hw;
+      T* out = y + pl * oh * ow;
+      for (std::size_t i = 0; i < oh; ++i) {
+        T* row = out + i * ow;
+        std::fill_n(row, ow, T(0));
+        for (std::size_t a = 0; a < kh; ++a) {
+          const T* src = in + (i * sh + a) * g.width;
+          for (std::size_t j = 0; j < ow; ++j)
+            for (std::size_t b = 0; b < kw; ++b) row[j] += src[j * sw + b];
+        }
+        for (std::size_t j = 0; j < ow; ++j) row[j] *= scale;
+      }
+    } else {
+      const T* in = y + pl * oh * ow;
+      T* out = const_cast<T*>(x) + pl * hw;
+      if (tiling) {
+        for (std::size_t h = 0; h < g.height; ++h) {
+          T* dst = out + h * g.width;
+          const std::size_t i = h / kh;
+          if (i >= oh) {
+            std::fill_n(dst, g.width, T(0));
+            continue;
+          }
+          const T* src = in + i * ow;
+          for (std::size_t j = 0; j < ow; ++j)
+            for (std::size_t b = 0; b < kw; ++b) dst[j * kw + b] = scale * src[j];
+          std::fill(dst + ow * kw, dst + g.width, T(0));  // columns past the last window
+        }
+        continue;
+      }
+      std::fill_n(out, hw, T(0));
+      for (std::size_t i = 0; i < oh; ++i)
+        for (std::size_t a = 0; a < kh; ++a) {
+          T* dst = out + (i * sh + a) * g.width;
+          for (std::size_t j = 0; j < ow; ++j)
+            for (std::size_t b = 0; b < kw; ++b) dst[j * sw + b] += scale * in[i * ow + j];
+        }
+    }
   }
 }
 }  // namespace detail
@@ -265,8 +310,7 @@ Var<B> avg_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
   using T = typename B::Scalar;
   const ConvGeometry g = detail::conv_geometry(x.shape(), k, k, stride ? stride : k, 0, "avg_pool2d");
   auto y = Tensor<T>::empty(Shape{g.batch, g.channels, g.out_h(), g.out_w()});
-  detail::pool_sum(g, x.value().data(), y.data(), false);
-  B::binary_scalar(BinaryOp::mul, y.data(), T(1) / T(k * k), y.data(), y.size());
+  detail::pool_sum(g, x.value().data(), y.data(), false, T(1) / T(k * k));
   return make_result<B>(std::move(y), {x},
                         [g](const Var<B>&, const Var<B>& grad) { return std::vector<Var<B>>{avg_pool2d_adjoint(grad, g)}; },
                         "avg_pool2d");
@@ -277,8 +321,7 @@ template <Backend B>
 Var<B> avg_pool2d_adjoint(const Var<B>& grad, const ConvGeometry& g) {
   using T = typename B::Scalar;
   auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
-  detail::pool_sum(g, x.data(), const_cast<T*>(grad.value().data()), true);
-  B::binary_scalar(BinaryOp::mul, x.data(), T(1) / T(g.kernel_h * g.kernel_w), x.data(), x.size());
+  detail::pool_sum(g, x.data(), const_cast<T*>(grad.value().data()), true, T(1) / T(g.kernel_h * g.kernel_w));
   return make_result<B>(std::move(x), {grad},
                         [g](const Var<B>&, const Var<B>& gg) {
                           const std::size_t k = g.kernel_h;
@@ -290,16 +333,23 @@ Var<B> avg_pool2d_adjoint(const Var<B>& grad, const ConvGeometry& g) {
 template <Backend B>
 Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape);
 
+//! Every index < size, checked once before the (branch-free) gather or scatter.
+inline void check_indices(const std::vector<std::size_t>& index, std::size_t size, const char* op) {
+  const auto worst = std::max_element(index.begin(), index.end());
+  DISTILL_CHECK(worst == index.end() || *worst < size, op, "(): index ", worst == index.end() ? 0 : *worst,
+                " out of range for ", size, " elements");
+}
+
 //! out.flat[i] = x.flat[index[i]], shaped `shape` (the gather behind max pooling).
 template <Backend B>
 Var<B> take(const Var<B>& x, std::vector<std::size_t> index, Shape shape) {
   using T = typename B::Scalar;
   DISTILL_CHECK(numel(shape) == index.size(), "take(): shape ", show(shape), " does not hold ", index.size(), " indices");
+  check_indices(index, x.size(), "take");
   auto out = Tensor<T>::empty(shape);
-  for (std::size_t i = 0; i < index.size(); ++i) {
-    DISTILL_CHECK(index[i] < x.size(), "take(): index ", index[i], " out of range for ", x.size(), " elements");
-    out[i] = x.value()[index[i]];
-  }
+  const T* xv = x.value().data();
+  T* ov = out.data();
+  for (std::size_t i = 0; i < index.size(); ++i) ov[i] = xv[index[i]];
   return make_result<B>(std::move(out), {x},
                         [index = std::move(index), in_shape = x.shape()](const Var<B>&, const Var<B>& g) {
                           return std::vector<Var<B>>{put_add(g, index, in_shape)};
@@ -313,10 +363,10 @@ Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape) {
   using T = typename B::Scalar;
   DISTILL_CHECK(g.size() == index.size(), "put_add(): g has ", g.size(), " elements for ", index.size(), " indices");
   Tensor<T> out(shape);
-  for (std::size_t i = 0; i < index.size(); ++i) {
-    DISTILL_CHECK(index[i] < out.size(), "put_add(): index ", index[i], " out of range for ", out.size(), " elements");
-    out[index[i]] += g.value()[i];
-  }
+  check_indices(index, out.size(), "put_add");
+  const T* gv = g.value().data();
+  T* ov = out.data();
+  for (std::size_t i = 0; i < index.size(); ++i) ov[index[i]] += gv[i];
   return make_result<B>(std::move(out), {g},
                         [index = std::move(index), g_shape = g.shape()](const Var<B>&, const Var<B>& gg) {
                           return std::vector<Var<B>>{take(gg, index, g_shape)};
@@ -331,17 +381,21 @@ Var<B> max_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
   const std::size_t oh = g.out_h(), ow = g.out_w(), planes = g.batch * g.channels;
   std::vector<std::size_t> argmax(planes * oh * ow);
   const auto* v = x.value().data();
+#pragma omp parallel for schedule(static) if (planes * oh * ow * k * k > (1u << 16))
   for (std::size_t pl = 0; pl < planes; ++pl)
-    for (std::size_t i = 0; i < oh; ++i)
+    for (std::size_t i = 0; i < oh; ++i) {
+      std::size_t* out = argmax.data() + (pl * oh + i) * ow;
+      const std::size_t row = pl * g.height * g.width + (i * g.stride_h) * g.width;  // window (i, 0)'s top left
       for (std::size_t j = 0; j < ow; ++j) {
-        std::size_t best = pl * g.height * g.width + (i * g.stride_h) * g.width + j * g.stride_w;
+        std::size_t best = row + j * g.stride_w;
         for (std::size_t a = 0; a < k; ++a)
           for (std::size_t b = 0; b < k; ++b) {
-            const std::size_t idx = pl * g.height * g.width + (i * g.stride_h + a) * g.width + j * g.stride_w + b;
+            const std::size_t idx = row + a * g.width + j * g.stride_w + b;
             if (v[idx] > v[best]) best = idx;
           }
-        argmax[(pl * oh + i) * ow + j] = best;
+        out[j] = best;
       }
+    }
   return take(x, std::move(argmax), Shape{g.batch, g.channels, oh, ow});
 }
 

@@ -146,12 +146,32 @@ Var<B> clamp(const Var<B>& x, typename B::Scalar lo, typename B::Scalar hi) {
                         "clamp");
 }
 
+/// g where `positive` > 0, else 0: ReLU's backward in one pass. Linear in g, with `positive` (ReLU's output) a
+/// constant mask source, so its own backward is the same op.
+template <Backend B>
+Var<B> relu_backward(const Var<B>& g, const Tensor<typename B::Scalar>& positive) {
+  using T = typename B::Scalar;
+  DISTILL_CHECK(g.shape() == positive.shape(), "relu_backward(): gradient ", show(g.shape()), " and mask ",
+                show(positive.shape()), " differ");
+  auto out = Tensor<T>::empty(g.shape());
+  const T* gv = g.value().data();
+  const T* pv = positive.data();
+  T* ov = out.data();
+  const std::size_t n = out.size();
+#pragma omp parallel for schedule(static) if (n > (1u << 18))
+  for (std::size_t i = 0; i < n; ++i) ov[i] = pv[i] > T(0) ? gv[i] : T(0);
+  return make_result<B>(std::move(out), {g},
+                        [positive](const Var<B>&, const Var<B>& gg) {
+                          return std::vector<Var<B>>{relu_backward(gg, positive)};
+                        },
+                        "relu_backward");
+}
+
 template <Backend B>
 Var<B> relu(const Var<B>& x) {
+  // relu(x) > 0 exactly where x > 0, so the output is the mask source: x itself is not kept for the backward.
   return make_result<B>(detail::unary_value(UnaryOp::relu, x), {x},
-                        [x](const Var<B>&, const Var<B>& g) {
-                          return std::vector<Var<B>>{mul(g, Var<B>(detail::unary_value(UnaryOp::relu_mask, x.detach())))};
-                        },
+                        [](const Var<B>& out, const Var<B>& g) { return std::vector<Var<B>>{relu_backward(g, out.value())}; },
                         "relu");
 }
 

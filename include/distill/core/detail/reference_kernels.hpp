@@ -91,30 +91,45 @@ inline void check_conv_geometry(const ConvGeometry& g, const char* where) {
                 g.width + 2 * g.pad_w);
 }
 
+/// The output columns j whose input column j·stride + k − pad lies inside [0, width): [first, last).
+struct ValidColumns {
+  std::size_t first, last;
+};
+inline ValidColumns valid_columns(std::size_t out_w, std::size_t width, std::size_t stride, std::size_t k, std::size_t pad) {
+  // j·s + k − p ≥ 0  ⇔  j ≥ ⌈(p − k)/s⌉;   j·s + k − p < width  ⇔  j < ⌈(width + p − k)/s⌉
+  const std::size_t first = k >= pad ? 0 : (pad - k + stride - 1) / stride;
+  const std::size_t last = width + pad <= k ? 0 : (width + pad - k + stride - 1) / stride;
+  return {std::min(first, out_w), std::max(std::min(last, out_w), std::min(first, out_w))};
+}
+
 /// cols[(c,ki,kj), (n,oh,ow)] = x[n, c, oh·s + ki − p, ow·s + kj − p] (0 outside the image).
+/// The in-image part of each row is found once, so the inner loop is a plain (strided) copy without branches.
 template <class T>
 void im2col_loops(const ConvGeometry& g, const T* x, T* cols) {
   check_conv_geometry(g, "im2col()");
   const std::size_t oh = g.out_h(), ow = g.out_w(), ncols = g.col_cols(), rows = g.col_rows();
-  const std::size_t plane = g.height * g.width;
+  const std::size_t plane = g.height * g.width, sw = g.stride_w;
 #pragma omp parallel for schedule(static) if (rows * ncols > (1u << 16))
   for (std::size_t r = 0; r < rows; ++r) {
     const std::size_t c = r / (g.kernel_h * g.kernel_w), ki = (r / g.kernel_w) % g.kernel_h, kj = r % g.kernel_w;
+    const ValidColumns v = valid_columns(ow, g.width, sw, kj, g.pad_w);
     T* out = cols + r * ncols;
     for (std::size_t n = 0; n < g.batch; ++n) {
       const T* img = x + (n * g.channels + c) * plane;
       for (std::size_t i = 0; i < oh; ++i) {
         const std::ptrdiff_t h = std::ptrdiff_t(i * g.stride_h + ki) - std::ptrdiff_t(g.pad_h);
         T* o = out + (n * oh + i) * ow;
-        if (h < 0 || h >= std::ptrdiff_t(g.height)) {
+        if (h < 0 || h >= std::ptrdiff_t(g.height) || v.first == v.last) {
           std::fill_n(o, ow, T(0));
           continue;
         }
-        const T* src = img + std::size_t(h) * g.width;
-        for (std::size_t j = 0; j < ow; ++j) {
-          const std::ptrdiff_t w = std::ptrdiff_t(j * g.stride_w + kj) - std::ptrdiff_t(g.pad_w);
-          o[j] = (w < 0 || w >= std::ptrdiff_t(g.width)) ? T(0) : src[w];
-        }
+        // Column j reads img[base + j·s]; j ≥ v.first keeps the index ≥ 0.
+        const std::ptrdiff_t base = h * std::ptrdiff_t(g.width) + std::ptrdiff_t(kj) - std::ptrdiff_t(g.pad_w);
+        std::fill_n(o, v.first, T(0));
+        if (sw == 1) std::copy(img + (base + std::ptrdiff_t(v.first)), img + (base + std::ptrdiff_t(v.last)), o + v.first);
+        else
+          for (std::size_t j = v.first; j < v.last; ++j) o[j] = img[base + std::ptrdiff_t(j * sw)];
+        std::fill(o + v.last, o + ow, T(0));
       }
     }
   }
@@ -124,7 +139,7 @@ void im2col_loops(const ConvGeometry& g, const T* x, T* cols) {
 template <class T>
 void col2im_loops(const ConvGeometry& g, const T* cols, T* x) {
   check_conv_geometry(g, "col2im()");
-  const std::size_t oh = g.out_h(), ow = g.out_w(), ncols = g.col_cols();
+  const std::size_t oh = g.out_h(), ow = g.out_w(), ncols = g.col_cols(), sw = g.stride_w;
   const std::size_t plane = g.height * g.width, kk = g.kernel_h * g.kernel_w;
   // Parallel over (n, c) planes: each output plane is written by exactly one thread.
 #pragma omp parallel for schedule(static) if (g.input_size() * kk > (1u << 16))
@@ -134,15 +149,21 @@ void col2im_loops(const ConvGeometry& g, const T* cols, T* x) {
     std::fill_n(img, plane, T(0));
     for (std::size_t ki = 0; ki < g.kernel_h; ++ki)
       for (std::size_t kj = 0; kj < g.kernel_w; ++kj) {
+        const ValidColumns v = valid_columns(ow, g.width, sw, kj, g.pad_w);
         const T* in = cols + ((c * g.kernel_h + ki) * g.kernel_w + kj) * ncols + n * oh * ow;
         for (std::size_t i = 0; i < oh; ++i) {
           const std::ptrdiff_t h = std::ptrdiff_t(i * g.stride_h + ki) - std::ptrdiff_t(g.pad_h);
           if (h < 0 || h >= std::ptrdiff_t(g.height)) continue;
-          T* dst = img + std::size_t(h) * g.width;
+          // Column j adds into img[base + j·s]; j ≥ v.first keeps the index ≥ 0.
+          const std::ptrdiff_t base = h * std::ptrdiff_t(g.width) + std::ptrdiff_t(kj) - std::ptrdiff_t(g.pad_w);
           const T* src = in + i * ow;
-          for (std::size_t j = 0; j < ow; ++j) {
-            const std::ptrdiff_t w = std::ptrdiff_t(j * g.stride_w + kj) - std::ptrdiff_t(g.pad_w);
-            if (w >= 0 && w < std::ptrdiff_t(g.width)) dst[w] += src[j];
+          if (sw == 1) {
+            T* dst = img + (base + std::ptrdiff_t(v.first));
+            const T* from = src + v.first;
+#pragma omp simd
+            for (std::size_t j = 0; j < v.last - v.first; ++j) dst[j] += from[j];
+          } else {
+            for (std::size_t j = v.first; j < v.last; ++j) img[base + std::ptrdiff_t(j * sw)] += src[j];
           }
         }
       }
