@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <numbers>
 #include <numeric>
 #include <sstream>
 #include <string>
@@ -165,6 +166,12 @@ enum class KipInit {
   noise,  //!< standard normal noise in the standardised pixel space
 };
 
+/// The learning-rate schedule of KIP's Adam over the steps (images and labels alike).
+enum class KipSchedule {
+  constant,  //!< lr throughout (the paper)
+  cosine,    //!< lr · ½(1 + cos(π · step / steps)): large early steps, small ones to settle the final support
+};
+
 /// Options of Kip; use designated initializers: `{.images_per_class = 10, .steps = 1000}`.
 template <std::floating_point T = float>
 struct KipOptions {
@@ -176,6 +183,7 @@ struct KipOptions {
   double reg = 1e-6;                     //!< λ = reg · tr(K_ss)/n
   double lr = 0.01;                      //!< Adam learning rate (images and labels)
   double label_lr = 0.0;                 //!< Adam learning rate for the labels; 0 = same as lr
+  KipSchedule schedule = KipSchedule::constant;
   bool standardize = true;               //!< train on per-channel standardised pixels (recorded in the result)
   std::uint64_t seed = 0;
   std::filesystem::path resume_from;     //!< a checkpoint written through TrainingState::save_checkpoint
@@ -275,8 +283,9 @@ class Kip {
       auto lg = kip_loss_and_grad<B>(kernel_, xs.reshape({n, d}), ys, xt, yt, options_.reg);
       DISTILL_CHECK(std::isfinite(lg.loss), where, ": the loss became ", lg.loss, " at step ", step,
                     "; try a smaller lr (now ", options_.lr, ") or a larger reg (now ", options_.reg, ")");
-      adam.step(state_x, {&xs}, {&lg.d_support});
-      if (options_.learn_labels) adam_labels.step(state_y, {&ys}, {&lg.d_labels});
+      const double f = lr_factor(step);
+      adam.step(state_x, {&xs}, {&lg.d_support}, adam.lr * f);
+      if (options_.learn_labels) adam_labels.step(state_y, {&ys}, {&lg.d_labels}, adam_labels.lr * f);
 
       state.step = step + 1;
       state.loss = lg.loss;
@@ -309,6 +318,12 @@ class Kip {
   static T centred(bool hot, std::size_t classes) { return T((hot ? 1.0 : 0.0) - 1.0 / double(classes)); }
 
  private:
+  // The schedule's multiplier of lr at `step` (a pure function of the step, so resuming keeps it).
+  double lr_factor(std::size_t step) const {
+    if (options_.schedule == KipSchedule::constant || options_.steps == 0) return 1.0;
+    return 0.5 * (1.0 + std::cos(std::numbers::pi * double(step) / double(options_.steps)));
+  }
+
   void validate(const LabeledData<T>& train, const char* where) const {
     train.validate(where);
     DISTILL_CHECK(!train.empty(), where, ": the training set is empty");
@@ -447,6 +462,7 @@ class Kip {
       << ", \"learn_labels\": " << (options_.learn_labels ? "true" : "false")
       << ", \"init\": \"" << (options_.init == KipInit::real ? "real" : "noise") << "\", \"reg\": " << options_.reg
       << ", \"lr\": " << options_.lr << ", \"label_lr\": " << options_.label_lr
+      << ", \"schedule\": \"" << (options_.schedule == KipSchedule::cosine ? "cosine" : "constant") << "\""
       << ", \"standardize\": " << (options_.standardize ? "true" : "false") << ", \"seed\": " << options_.seed << "}";
     return o.str();
   }
