@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 #include <mutex>
 #include <vector>
 #if defined(_OPENMP)
@@ -330,8 +331,8 @@ Var<B> avg_pool2d_adjoint(const Var<B>& grad, const ConvGeometry& g) {
                         "avg_pool2d_adjoint");
 }
 
-template <Backend B>
-Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape);
+/// Gather/scatter indices, shared (not copied) by a take node, its put_add adjoint and theirs.
+using SharedIndex = std::shared_ptr<const std::vector<std::size_t>>;
 
 //! Every index < size, checked once before the (branch-free) gather or scatter.
 inline void check_indices(const std::vector<std::size_t>& index, std::size_t size, const char* op) {
@@ -340,38 +341,57 @@ inline void check_indices(const std::vector<std::size_t>& index, std::size_t siz
                 " out of range for ", size, " elements");
 }
 
-//! out.flat[i] = x.flat[index[i]], shaped `shape` (the gather behind max pooling).
+namespace detail {
 template <Backend B>
-Var<B> take(const Var<B>& x, std::vector<std::size_t> index, Shape shape) {
+Var<B> put_add_checked(const Var<B>& g, SharedIndex index, const Shape& shape);
+
+//! take() after its indices were checked.
+template <Backend B>
+Var<B> take_checked(const Var<B>& x, SharedIndex index, const Shape& shape) {
   using T = typename B::Scalar;
-  DISTILL_CHECK(numel(shape) == index.size(), "take(): shape ", show(shape), " does not hold ", index.size(), " indices");
-  check_indices(index, x.size(), "take");
   auto out = Tensor<T>::empty(shape);
   const T* xv = x.value().data();
   T* ov = out.data();
-  for (std::size_t i = 0; i < index.size(); ++i) ov[i] = xv[index[i]];
+  const std::size_t* iv = index->data();
+  for (std::size_t i = 0; i < index->size(); ++i) ov[i] = xv[iv[i]];
   return make_result<B>(std::move(out), {x},
-                        [index = std::move(index), in_shape = x.shape()](const Var<B>&, const Var<B>& g) {
-                          return std::vector<Var<B>>{put_add(g, index, in_shape)};
+                        [index, in_shape = x.shape()](const Var<B>&, const Var<B>& g) {
+                          return std::vector<Var<B>>{put_add_checked(g, index, in_shape)};
                         },
                         "take");
+}
+
+//! put_add() after its indices were checked.
+template <Backend B>
+Var<B> put_add_checked(const Var<B>& g, SharedIndex index, const Shape& shape) {
+  using T = typename B::Scalar;
+  Tensor<T> out(shape);
+  const T* gv = g.value().data();
+  T* ov = out.data();
+  const std::size_t* iv = index->data();
+  for (std::size_t i = 0; i < index->size(); ++i) ov[iv[i]] += gv[i];
+  return make_result<B>(std::move(out), {g},
+                        [index, g_shape = g.shape()](const Var<B>&, const Var<B>& gg) {
+                          return std::vector<Var<B>>{take_checked(gg, index, g_shape)};
+                        },
+                        "put_add");
+}
+}  // namespace detail
+
+//! out.flat[i] = x.flat[index[i]], shaped `shape` (the gather behind max pooling).
+template <Backend B>
+Var<B> take(const Var<B>& x, std::vector<std::size_t> index, Shape shape) {
+  DISTILL_CHECK(numel(shape) == index.size(), "take(): shape ", show(shape), " does not hold ", index.size(), " indices");
+  check_indices(index, x.size(), "take");
+  return detail::take_checked(x, std::make_shared<const std::vector<std::size_t>>(std::move(index)), shape);
 }
 
 //! The adjoint of take: zeros of `shape` with out.flat[index[i]] += g.flat[i].
 template <Backend B>
 Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape) {
-  using T = typename B::Scalar;
   DISTILL_CHECK(g.size() == index.size(), "put_add(): g has ", g.size(), " elements for ", index.size(), " indices");
-  Tensor<T> out(shape);
-  check_indices(index, out.size(), "put_add");
-  const T* gv = g.value().data();
-  T* ov = out.data();
-  for (std::size_t i = 0; i < index.size(); ++i) ov[index[i]] += gv[i];
-  return make_result<B>(std::move(out), {g},
-                        [index = std::move(index), g_shape = g.shape()](const Var<B>&, const Var<B>& gg) {
-                          return std::vector<Var<B>>{take(gg, index, g_shape)};
-                        },
-                        "put_add");
+  check_indices(index, numel(shape), "put_add");
+  return detail::put_add_checked(g, std::make_shared<const std::vector<std::size_t>>(std::move(index)), shape);
 }
 
 /// Max pooling with a k×k window (stride defaults to k): a gather at the (constant) argmax of each window.
