@@ -124,7 +124,6 @@ Var<B> square(const Var<B>& x) {
 
 template <Backend B>
 Var<B> abs(const Var<B>& x) {
-  using T = typename B::Scalar;
   return make_result<B>(detail::unary_value(UnaryOp::abs, x), {x},
                         [x](const Var<B>&, const Var<B>& g) {
                           return std::vector<Var<B>>{mul(g, Var<B>(detail::unary_value(UnaryOp::sign, x.detach())))};
