@@ -21,16 +21,6 @@ using T = float;
 
 namespace {
 
-// Per-channel standardisation (the paper's MNIST normalisation), returned so it can be saved with the set.
-std::pair<T, T> standardise(dd::Tensor<T>& train, dd::Tensor<T>& test) {
-  double s = 0, s2 = 0;
-  for (T v : train) s += v, s2 += double(v) * v;
-  const double n = double(train.size()), mean = s / n, sd = std::sqrt(s2 / n - mean * mean);
-  for (auto* t : {&train, &test})
-    for (T& v : *t) v = T((v - mean) / sd);
-  return {T(mean), T(sd)};
-}
-
 template <class M>
 double accuracy(const M& model, const dd::nn::Params<T>& params, const dd::LabeledData<T>& test) {
   return dd::eval::evaluate<B>(model, params, test).accuracy;
@@ -73,7 +63,7 @@ int main(int argc, char** argv) {
   try {
     auto train = dataset == "mnist" ? dd::io::load_mnist<T>("train") : dd::io::load_fashion_mnist<T>("train");
     auto test = dataset == "mnist" ? dd::io::load_mnist<T>("test") : dd::io::load_fashion_mnist<T>("test");
-    const auto [mean, sd] = standardise(train.images, test.images);
+    const auto norm = dd::io::standardize({&train.images, &test.images});  // saved with the set
     std::cout << "distill_unrolled: " << dataset << " train " << train.size() << ", test " << test.size() << "; LeNet, "
               << opt.images_per_class << " image(s)/class x " << opt.steps << " step(s) x " << opt.epochs
               << " epoch(s), theta0 " << theta << ", memory " << memory << "\n";
@@ -109,30 +99,15 @@ int main(int argc, char** argv) {
                 << " ± " << 100 * std::sqrt(v) << " %\n";
     }
 
-    dd::io::DistilledSet<T> set;
-    const std::size_t per_step = result.images[0].shape(0);
-    dd::Shape all = result.images[0].shape();
-    all[0] = per_step * result.steps;
-    set.images = dd::Tensor<T>::empty(all);
-    for (std::size_t t = 0; t < result.steps; ++t)
-      std::copy(result.images[t].begin(), result.images[t].end(), set.images.data() + t * result.images[t].size());
-    set.labels = dd::Tensor<T>(dd::Shape{all[0]});
-    for (std::size_t i = 0; i < all[0]; ++i) set.labels[i] = T(result.labels[i % per_step]);
-    dd::Tensor<T> lrs(dd::Shape{result.log_lr.size()});
-    for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = result.lr(i);
-    set.step_sizes = lrs;
-    set.mean = dd::Tensor<T>({1}, {mean});
-    set.stddev = dd::Tensor<T>({1}, {sd});
-    set.num_classes = result.classes;
-    set.method = "unrolled_gd";
-    set.options_json = "{\"model\": \"lenet\", \"images_per_class\": " + std::to_string(opt.images_per_class) +
-                       ", \"steps\": " + std::to_string(opt.steps) + ", \"epochs\": " + std::to_string(opt.epochs) +
-                       ", \"theta\": \"" + theta + "\", \"outer_steps\": " + std::to_string(opt.outer_steps) +
-                       ", \"seed\": " + std::to_string(opt.seed) + "}";
+    const std::string options_json =
+        "{\"model\": \"lenet\", \"images_per_class\": " + std::to_string(opt.images_per_class) +
+        ", \"steps\": " + std::to_string(opt.steps) + ", \"epochs\": " + std::to_string(opt.epochs) + ", \"theta\": \"" +
+        theta + "\", \"outer_steps\": " + std::to_string(opt.outer_steps) +
+        ", \"learn_labels\": " + (opt.learn_labels ? "true" : "false") + ", \"seed\": " + std::to_string(opt.seed) + "}";
+    const auto set = dd::synthetic::to_distilled_set(result, norm.mean, norm.stddev, options_json);
     dd::io::save_distilled(out + ".npz", set);
-    std::vector<std::int64_t> rows(all[0]);
-    for (std::size_t i = 0; i < all[0]; ++i) rows[i] = result.labels[i % per_step];
-    dd::io::write_png_grid(out + ".png", set.images, {.rows_by_label = rows, .scaling = dd::io::Scaling::per_image, .upscale = 2});
+    dd::io::write_png_grid(out + ".png", set.images,
+                           {.rows_by_label = result.stacked_labels(), .scaling = dd::io::Scaling::per_image, .upscale = 2});
     std::cout << "wrote " << out << ".npz and " << out << ".png\n";
   } catch (const std::exception& e) {
     std::cerr << "distill_unrolled: " << e.what() << '\n';

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
 
 #include "distill/synthetic/unrolled_gd.hpp"
 #include "support/backends.hpp"
@@ -11,6 +15,7 @@ namespace nn = distill::nn;
 namespace syn = distill::synthetic;
 using distill::Shape;
 using distill::Tensor;
+namespace io = distill::io;
 
 namespace {
 
@@ -203,4 +208,185 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
   CHECK_THROWS_WITH(ok.fit(x, std::vector<std::int64_t>(9, 0), 3), Catch::Contains("10 images and 9 labels"));
   syn::UnrolledGd<TinyMlp, B> pool(TinyMlp{}, {.theta_mode = syn::ThetaMode::pool, .real_batch = 4});
   CHECK_THROWS_WITH(pool.fit(x, std::vector<std::int64_t>(10, 0), 3), Catch::Contains("set_pool"));
+}
+
+namespace {
+
+// A hand-made result: 2 steps x 3 epochs of 3 images [2, 1, 2] (C = 2), labels 0 1 2; every pixel encodes
+// (step, image, pixel) as 100·t + 10·j + p, so the stacking order can be read back.
+template <class T>
+syn::UnrolledGdResult<T> hand_made_result(bool learned_labels) {
+  syn::UnrolledGdResult<T> r;
+  r.steps = 2;
+  r.epochs = 3;
+  r.classes = 3;
+  r.labels = {0, 1, 2};
+  for (std::size_t t = 0; t < r.steps; ++t) {
+    Tensor<T> im({3, 2, 1, 2});
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t p = 0; p < 4; ++p) im[j * 4 + p] = T(100 * t + 10 * j + p);
+    r.images.push_back(im);
+    if (learned_labels) {
+      Tensor<T> ll({3, 3});
+      for (std::size_t i = 0; i < ll.size(); ++i)  // steps differ by more than a shift, so their softmaxes differ
+        ll[i] = T((0.3 * double(i) + (i % 4 == 0 ? 2.0 : 0.0)) * (1.0 + 0.5 * double(t)));
+      r.label_logits.push_back(ll);
+    }
+  }
+  r.log_lr = Tensor<T>({r.steps * r.epochs});
+  for (std::size_t i = 0; i < r.log_lr.size(); ++i) r.log_lr[i] = T(std::log(0.01 * double(i + 1)));
+  return r;
+}
+
+//! A unique file name in the temp directory, removed on destruction.
+struct TempFile {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("distill_unrolled_gd_test_" + std::to_string(std::random_device{}()) + ".npz");
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("to_distilled_set: steps stacked in order, hard labels, step sizes, normalisation", "[synthetic][io]",
+                   float, double) {
+  using T = TestType;
+  const auto r = hand_made_result<T>(false);
+  REQUIRE(r.stacked_labels() == std::vector<std::int64_t>{0, 1, 2, 0, 1, 2});
+  const auto set = syn::to_distilled_set(r, T(0.25), T(2), "{\"k\": 1}");
+  set.validate();
+  REQUIRE(set.images.shape() == Shape{6, 2, 1, 2});
+  for (std::size_t t = 0; t < 2; ++t)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t p = 0; p < 4; ++p) CHECK(set.images[(t * 3 + j) * 4 + p] == T(100 * t + 10 * j + p));
+  REQUIRE_FALSE(set.images.same_storage(r.images[0]));
+  REQUIRE_FALSE(set.has_soft_labels());
+  REQUIRE(set.labels.shape() == Shape{6});
+  REQUIRE(set.hard_labels() == r.stacked_labels());
+  REQUIRE(set.step_sizes.has_value());
+  REQUIRE(set.step_sizes->shape() == Shape{6});  // E·T, in application order
+  for (std::size_t i = 0; i < 6; ++i) CHECK(double((*set.step_sizes)[i]) == Approx(0.01 * double(i + 1)).epsilon(1e-6));
+  REQUIRE(set.mean.shape() == Shape{2});  // one entry per channel
+  REQUIRE(set.stddev.shape() == Shape{2});
+  CHECK(set.mean[1] == T(0.25));
+  CHECK(set.stddev[0] == T(2));
+  CHECK(set.num_classes == 3);
+  CHECK(set.method == "unrolled_gd");
+  CHECK(set.options_json == "{\"k\": 1}");
+}
+
+TEMPLATE_TEST_CASE("to_distilled_set: learned labels are saved as softmax of the logits, per step", "[synthetic][io]",
+                   DISTILL_TEST_BACKENDS) {
+  using B = TestType;
+  using T = typename B::Scalar;
+  const auto r = hand_made_result<T>(true);
+  const auto set = syn::to_distilled_set(r, T(0), T(1));
+  set.validate();
+  REQUIRE(set.has_soft_labels());
+  REQUIRE(set.labels.shape() == Shape{6, 3});
+  CHECK(set.options_json == "{}");
+  for (std::size_t t = 0; t < 2; ++t) {
+    // The targets the inner steps trained on (detail::step_targets): softmax over each row of the step's logits.
+    const Tensor<T> expected = ad::softmax(ad::Var<B>(r.label_logits[t])).value();
+    for (std::size_t j = 0; j < 3; ++j) {
+      double row = 0;
+      for (std::size_t c = 0; c < 3; ++c) {
+        const T got = set.labels.at(t * 3 + j, c);
+        CHECK(double(got) == Approx(double(expected.at(j, c))).epsilon(Tolerances<T>::value));
+        row += double(got);
+      }
+      CHECK(row == Approx(1).epsilon(1e-6));
+    }
+  }
+  // The learned labels differ between the two steps, so the rows of step 1 are not a copy of step 0's.
+  CHECK(set.labels.at(0, 0) != set.labels.at(3, 0));
+  // Large logits do not overflow (the row max is subtracted).
+  auto big = r;
+  big.label_logits[0][0] = T(1000);
+  const auto s2 = syn::to_distilled_set(big, T(0), T(1));
+  CHECK(s2.labels.all_finite());
+  CHECK(double(s2.labels.at(0, 0)) == Approx(1));
+}
+
+TEMPLATE_TEST_CASE("to_distilled_set: a round trip through io::save_distilled / load_distilled", "[synthetic][io]", float,
+                   double) {
+  using T = TestType;
+  for (const bool learned : {false, true}) {
+    const auto set = syn::to_distilled_set(hand_made_result<T>(learned), 0.1307, 0.3081, "{\"steps\": 2}");
+    const TempFile file;
+    io::save_distilled(file.path, set);
+    const auto back = io::load_distilled<T>(file.path);
+    CHECK(back.images.shape() == set.images.shape());
+    CHECK(distill::max_abs_diff(back.images, set.images) == 0);
+    CHECK(back.labels.shape() == set.labels.shape());
+    CHECK(distill::max_abs_diff(back.labels, set.labels) == 0);
+    REQUIRE(back.step_sizes.has_value());
+    CHECK(distill::max_abs_diff(*back.step_sizes, *set.step_sizes) == 0);
+    CHECK(distill::max_abs_diff(back.mean, set.mean) == 0);
+    CHECK(distill::max_abs_diff(back.stddev, set.stddev) == 0);
+    CHECK(back.num_classes == 3);
+    CHECK(back.method == "unrolled_gd");
+    CHECK(back.options_json == "{\"steps\": 2}");
+  }
+}
+
+TEMPLATE_TEST_CASE("to_distilled_set: a fitted result, hard and learned labels", "[synthetic][io]", float) {
+  using B = distill::EigenBackend<TestType>;
+  using T = TestType;
+  distill::Rng rng(5);
+  Tensor<T> x({30, 1, 3, 4});
+  B::random_normal(rng, x.data(), x.size(), T(0), T(1));
+  std::vector<std::int64_t> y(30);
+  for (std::size_t i = 0; i < 30; ++i) y[i] = std::int64_t(i % 3);
+  for (const bool learn : {false, true}) {
+    syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 2, .steps = 3, .epochs = 2, .learn_labels = learn,
+                                                .outer_steps = 2, .real_batch = 8});
+    const auto r = ugd.fit(x, y, 3);
+    const auto set = syn::to_distilled_set(r, T(0), T(1));
+    set.validate();
+    CHECK(set.images.shape() == Shape{18, 1, 3, 4});  // 3 steps × (3 classes × 2)
+    CHECK(set.has_soft_labels() == learn);
+    CHECK(set.labels.shape(0) == 18);
+    CHECK(set.step_sizes->size() == 6);
+    CHECK(std::equal(r.images[2].begin(), r.images[2].end(), set.images.begin() + 2 * r.images[2].size()));  // step 2 last
+  }
+}
+
+TEST_CASE("to_distilled_set: an inconsistent result or a bad stddev throws with a clear message", "[synthetic][io]") {
+  using T = float;
+  auto r = hand_made_result<T>(true);
+  CHECK_NOTHROW(syn::to_distilled_set(r, T(0), T(1)));
+  SECTION("stddev") {
+    CHECK_THROWS_AS(syn::to_distilled_set(r, T(0), T(0)), distill::invalid_argument);
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(0)), Catch::Contains("to_distilled_set()") && Catch::Contains("stddev is 0"));
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), std::nanf("")), Catch::Contains("stddev"));
+  }
+  SECTION("no steps") {
+    r.images.clear();
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("0 image batches and steps = 2"));
+  }
+  SECTION("label count") {
+    r.labels.pop_back();
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("but there are 2 labels"));
+  }
+  SECTION("steps of different shapes") {
+    r.images[1] = Tensor<T>({3, 2, 2, 2});
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("step 1 has images of shape [3, 2, 2, 2]"));
+  }
+  SECTION("label logits") {
+    r.label_logits.pop_back();
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("label_logits has 1 entries"));
+    r.label_logits = {Tensor<T>({3, 3}), Tensor<T>({3, 4})};
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("label_logits[1] has shape [3, 4]"));
+  }
+  SECTION("step sizes") {
+    r.log_lr = Tensor<T>({5});
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("log_lr has 5 entries") && Catch::Contains("2 × 3"));
+  }
+  SECTION("classes") {
+    r.classes = 0;
+    CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("classes = 0"));
+  }
 }

@@ -6,13 +6,17 @@
 /**
  * @file
  * LabeledData<T>: a batch of images with one integer class label each, the currency between the loaders in
- * io/ and the methods above (distillation, coreset selection, evaluation).
+ * io/ and the methods above (distillation, coreset selection, evaluation); and io::standardize(), the global
+ * pixel standardisation applied to such images before a method sees them.
  */
 
 #include <algorithm>
+#include <cmath>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <span>
 #include <string>
 #include <string_view>
@@ -29,7 +33,7 @@ namespace distill {
  *   `labels[i]` in [0, num_classes) is the class of images.row(i). `num_classes` is kept explicitly,
  *   because a subset (or a small distilled set) need not contain every class.
  *
- *   Like Tensor, copying a LabeledData shares the image storage; subset() makes a deep copy.
+ *   Like Tensor, copying a LabeledData shares the image storage; subset() and where() make a deep copy.
  */
 template <std::floating_point T = float>
 struct LabeledData {
@@ -82,6 +86,22 @@ struct LabeledData {
   }
   LabeledData subset(const std::vector<std::size_t>& indices) const { return subset(std::span<const std::size_t>(indices)); }
 
+  /**
+   * The examples whose label satisfies `keep`, in their original order, as a deep copy with the same num_classes
+   * (so a class filter keeps the label space: `test.where([](std::int64_t y) { return y < 5; })` still has 10
+   * classes).
+   * @param keep  a predicate on a class label, called once per example in order
+   * @throw invalid_argument when images and labels disagree on the number of examples (as subset()).
+   */
+  template <class Pred>
+    requires std::predicate<Pred&, std::int64_t>
+  LabeledData where(Pred keep) const {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (std::invoke(keep, labels[i])) idx.push_back(i);
+    return subset(idx);
+  }
+
   //! The first `n` examples (a deep copy); n is clamped to size().
   LabeledData head(std::size_t n) const {
     std::vector<std::size_t> idx(std::min(n, size()));
@@ -111,6 +131,61 @@ struct LabeledData {
 
 namespace io {
 using distill::LabeledData;
+
+/// The normalisation x ↦ (x − mean) / stddev that io::standardize() applied; save it with a distilled set.
+template <std::floating_point T>
+struct Standardization {
+  T mean = 0;    //!< mean of the reference tensor
+  T stddev = 1;  //!< population standard deviation of the reference tensor (> 0)
+};
+
+/**
+ * Standardises tensors in place with the global mean and (population) standard deviation of the first one, the
+ * reference (typically the training images): every value x of every tensor becomes (x − mean) / stddev. The
+ * other tensors (test images, a second data set) get the reference's statistics, never their own. The statistics
+ * are accumulated in double in two passes, and the values are mapped in double. One mean and stddev over all
+ * pixels is the per-channel standardisation of one-channel data such as MNIST.
+ *
+ *   auto train = dd::io::load_mnist<float>("train"), test = dd::io::load_mnist<float>("test");
+ *   const auto norm = dd::io::standardize({&train.images, &test.images});   // norm.mean, norm.stddev
+ *
+ * @param tensors  the reference first, then any others (which may be empty); none null, no two sharing storage
+ * @return the mean and standard deviation of the reference before it was standardised
+ * @throw invalid_argument when `tensors` is empty, an entry is null, two entries share storage (they would be
+ *        standardised twice), or the reference tensors[0] is empty, holds NaN or infinity, or is constant
+ *        (zero spread); nothing is modified then.
+ */
+template <std::floating_point T>
+Standardization<T> standardize(std::initializer_list<Tensor<T>*> tensors) {
+  DISTILL_CHECK(tensors.size() > 0, "io::standardize(): tensors is empty, expected the reference tensor first");
+  Tensor<T>* const* list = tensors.begin();
+  for (std::size_t k = 0; k < tensors.size(); ++k) {
+    DISTILL_CHECK(list[k] != nullptr, "io::standardize(): tensors[", k, "] is null");
+    for (std::size_t j = 0; j < k; ++j)
+      DISTILL_CHECK(list[k]->size() == 0 || !list[k]->same_storage(*list[j]), "io::standardize(): tensors[", k,
+                    "] shares storage with tensors[", j, "], which would standardise it twice");
+  }
+  const Tensor<T>& ref = *list[0];
+  const std::size_t n = ref.size();
+  DISTILL_CHECK(n > 0, "io::standardize(): tensors[0] (the reference) has shape ", show(ref.shape()),
+                ", expected at least one value");
+  double sum = 0;
+  for (T v : ref) sum += double(v);
+  const double mean = sum / double(n);
+  DISTILL_CHECK(std::isfinite(mean), "io::standardize(): tensors[0] (the reference) contains NaN or infinity");
+  double ss = 0;
+  for (T v : ref) ss += (double(v) - mean) * (double(v) - mean);
+  const double sd = std::sqrt(ss / double(n));
+  const auto [lo, hi] = std::minmax_element(ref.begin(), ref.end());
+  DISTILL_CHECK(*lo != *hi, "io::standardize(): tensors[0] (the reference) has zero spread (all ", n, " values are ", *lo,
+                "), expected values that differ");
+  DISTILL_CHECK(std::isfinite(sd) && sd > 0, "io::standardize(): tensors[0] (the reference) has standard deviation ", sd,
+                " (values in [", *lo, ", ", *hi, "]), expected a finite positive one");
+  for (Tensor<T>* t : tensors)
+    for (T& v : *t) v = T((double(v) - mean) / sd);
+  return {T(mean), T(sd)};
+}
+
 }  // namespace io
 
 }  // namespace distill

@@ -22,20 +22,26 @@
  *   - Memory::full keeps the whole unrolled graph (activations × steps);
  *   - Memory::recompute keeps only θ_i (parameters × steps) and, walking the steps backwards, rebuilds one step's
  *     graph at a time to pull the adjoint dL/dθ_{i+1} back to dL/dθ_i, dL/dx̃_t, dL/dη̃_{e,t}.
- * Step sizes are learned as log η̃, which keeps them positive.
+ * Step sizes are learned as log η̃, which keeps them positive. to_distilled_set() turns the learned steps into
+ * a distilled-set file (io::save_distilled).
  */
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "distill/autodiff.hpp"
 #include "distill/callbacks/invoke.hpp"
 #include "distill/callbacks/state.hpp"
 #include "distill/core.hpp"
+#include "distill/io/distilled_set.hpp"
 #include "distill/nn/concepts.hpp"
 #include "distill/nn/losses.hpp"
 #include "distill/nn/optimizers.hpp"
@@ -79,6 +85,14 @@ struct UnrolledGdResult {
 
   //! The step size used at inner step i = e·T + t.
   T lr(std::size_t i) const { return std::exp(log_lr[i]); }
+
+  //! The hard label of every image of every step, in step order ([t·n + j] = labels[j]): e.g. the rows of a PNG grid.
+  std::vector<std::int64_t> stacked_labels() const {
+    std::vector<std::int64_t> out;
+    out.reserve(images.size() * labels.size());
+    for (std::size_t t = 0; t < images.size(); ++t) out.insert(out.end(), labels.begin(), labels.end());
+    return out;
+  }
 };
 
 /// One hypergradient evaluation: the outer loss and its gradient w.r.t. every learned quantity.
@@ -421,6 +435,84 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
     for (std::size_t k = 0; k < next.size(); ++k) theta.tensors[k] = next[k].value();
   }
   return theta;
+}
+
+/**
+ * The learned set as a distilled-set file (io::DistilledSet; docs/distilled_set_format.md), ready for
+ * io::save_distilled:
+ *   images       [T·n, C, H, W]  the T steps' batches stacked in step order (rows t·n … t·n + n − 1 are step t);
+ *   labels       [T·n]           the hard labels (stacked_labels()), or, when labels were learned,
+ *                [T·n, K]        softmax of each step's learned logits: the targets the inner steps trained on;
+ *   step_sizes   [E·T]           the learned η̃ in application order (inner step i = e·T + t uses step i % T);
+ *   mean, std    [C]             the scalar normalisation the images live in, repeated for each channel;
+ *   num_classes = classes, method = "unrolled_gd", options_json as given.
+ *
+ * @param r        a result of UnrolledGd::fit (or one built by hand)
+ * @param mean     the mean that was subtracted from the training images (e.g. io::standardize(...).mean)
+ * @param stddev   the standard deviation they were divided by (> 0)
+ * @param options_json  how the set was made, as JSON text
+ * @throw invalid_argument when r is inconsistent (no steps, steps ≠ images.size(), classes = 0, batches of different shapes or
+ *        with a row count other than labels.size(), label_logits neither empty nor [n, classes] per step, log_lr
+ *        not of length steps × epochs) or stddev is not finite and positive.
+ */
+template <std::floating_point T>
+io::DistilledSet<T> to_distilled_set(const UnrolledGdResult<T>& r, std::type_identity_t<T> mean, std::type_identity_t<T> stddev,
+                                     std::string options_json = "{}") {
+  const std::size_t steps = r.images.size(), n = r.labels.size();
+  DISTILL_CHECK(steps > 0 && steps == r.steps, "synthetic::to_distilled_set(): the result has ", steps,
+                " image batches and steps = ", r.steps, ", expected the same positive number");
+  DISTILL_CHECK(r.classes > 0, "synthetic::to_distilled_set(): the result has classes = 0, expected the number of classes");
+  const Shape step_shape = r.images[0].shape();
+  DISTILL_CHECK(step_shape.size() >= 2 && step_shape[0] == n, "synthetic::to_distilled_set(): step 0 has images of shape ",
+                show(step_shape), " but there are ", n, " labels, expected [", n, ", C, H, W]");
+  for (std::size_t t = 1; t < steps; ++t)
+    DISTILL_CHECK(r.images[t].shape() == step_shape, "synthetic::to_distilled_set(): step ", t, " has images of shape ",
+                  show(r.images[t].shape()), " but step 0 has ", show(step_shape));
+  DISTILL_CHECK(r.label_logits.empty() || r.label_logits.size() == steps, "synthetic::to_distilled_set(): label_logits has ",
+                r.label_logits.size(), " entries, expected 0 or ", steps, " (one per step)");
+  for (std::size_t t = 0; t < r.label_logits.size(); ++t)
+    DISTILL_CHECK(r.label_logits[t].shape() == Shape({n, r.classes}), "synthetic::to_distilled_set(): label_logits[", t,
+                  "] has shape ", show(r.label_logits[t].shape()), ", expected [", n, ", ", r.classes, "]");
+  DISTILL_CHECK(r.log_lr.size() == steps * r.epochs && r.epochs > 0, "synthetic::to_distilled_set(): log_lr has ",
+                r.log_lr.size(), " entries, expected steps × epochs = ", steps, " × ", r.epochs);
+  DISTILL_CHECK(std::isfinite(stddev) && stddev > 0, "synthetic::to_distilled_set(): stddev is ", stddev,
+                ", expected finite and > 0");
+
+  io::DistilledSet<T> set;
+  Shape all = step_shape;
+  all[0] = steps * n;
+  set.images = Tensor<T>::empty(all);
+  const std::size_t per_step = r.images[0].size();
+  for (std::size_t t = 0; t < steps; ++t) std::copy_n(r.images[t].data(), per_step, set.images.data() + t * per_step);
+
+  if (r.label_logits.empty()) {
+    const std::vector<std::int64_t> hard = r.stacked_labels();
+    set.labels = Tensor<T>(Shape{hard.size()});
+    for (std::size_t i = 0; i < hard.size(); ++i) set.labels[i] = T(hard[i]);
+  } else {  // softmax of each row of the learned logits, in double and shifted by the row max
+    const std::size_t k = r.classes;
+    set.labels = Tensor<T>(Shape{steps * n, k});
+    std::vector<double> e(k);
+    for (std::size_t t = 0; t < steps; ++t)
+      for (std::size_t j = 0; j < n; ++j) {
+        const T* row = r.label_logits[t].data() + j * k;
+        const double m = double(*std::max_element(row, row + k));
+        double z = 0;
+        for (std::size_t c = 0; c < k; ++c) z += e[c] = std::exp(double(row[c]) - m);
+        T* out = set.labels.data() + (t * n + j) * k;
+        for (std::size_t c = 0; c < k; ++c) out[c] = T(e[c] / z);
+      }
+  }
+
+  Tensor<T> lrs(Shape{r.log_lr.size()});
+  for (std::size_t i = 0; i < lrs.size(); ++i) lrs[i] = r.lr(i);
+  set.step_sizes = std::move(lrs);
+  set.mean = Tensor<T>(Shape{step_shape[1]}, mean);
+  set.stddev = Tensor<T>(Shape{step_shape[1]}, stddev);
+  set.num_classes = r.classes;
+  set.method = "unrolled_gd";
+  set.options_json = std::move(options_json);
+  return set;
 }
 
 }  // namespace distill::synthetic
