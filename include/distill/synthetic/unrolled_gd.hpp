@@ -349,18 +349,25 @@ class UnrolledGd {
     state.phase = "unrolled-gd";
     const auto start = std::chrono::steady_clock::now();
     bool stop = callbacks::invoke_on_begin(state, cbs...);
+    // Real minibatches walk a shuffled order of the training set, reshuffled when fewer than real_batch remain
+    // (the paper's shuffling data loader with drop_last), instead of drawing a fresh permutation every step.
+    std::vector<std::size_t> order = rng.permutation(n_train);
+    std::size_t cursor = 0;
+    Shape bs = train_images.shape();
+    bs[0] = opt_.real_batch;
+    std::vector<std::int64_t> real_y(opt_.real_batch);
     for (std::size_t s = 0; s < opt_.outer_steps && !stop; ++s) {
-      // The real minibatch.
-      std::vector<std::size_t> idx = rng.permutation(n_train);
-      idx.resize(opt_.real_batch);
-      Shape bs = train_images.shape();
-      bs[0] = idx.size();
-      Tensor<T> real_x = Tensor<T>::empty(bs);
-      std::vector<std::int64_t> real_y(idx.size());
-      for (std::size_t j = 0; j < idx.size(); ++j) {
-        std::copy_n(train_images.data() + idx[j] * per_image, per_image, real_x.data() + j * per_image);
-        real_y[j] = train_labels[idx[j]];
+      if (cursor + opt_.real_batch > n_train) {
+        rng.shuffle(order);
+        cursor = 0;
       }
+      Tensor<T> real_x = Tensor<T>::empty(bs);
+      for (std::size_t j = 0; j < opt_.real_batch; ++j) {
+        const std::size_t src = order[cursor + j];
+        std::copy_n(train_images.data() + src * per_image, per_image, real_x.data() + j * per_image);
+        real_y[j] = train_labels[src];
+      }
+      cursor += opt_.real_batch;
       // θ₀ per mode; hypergradients averaged over inits_per_step draws.
       Hypergradient<T> total;
       const std::size_t draws = opt_.theta_mode == ThetaMode::fixed ? 1 : opt_.inits_per_step;
