@@ -2,11 +2,12 @@
 // Forward + backward throughput of the evaluation nets (LeNet, ConvNet-3) at batch 256 on MNIST-sized input,
 // float, Eigen backend: images/s and GFLOP/s, with a GEMM of ConvNet-3's biggest layer as the peak reference.
 //
-//   build-nn/benchmarks/nn/bench_nets --benchmark_counters_tabular=true
+//   build/benchmarks/nn/bench_nets --benchmark_counters_tabular=true   (prints the float GEMM peak it compares to)
 //
 // The PyTorch reference is benchmarks/pytorch_reference.py (same nets, same batch).
 #include <benchmark/benchmark.h>
 
+#include "../bench_gemm_peak.cpp"
 #include "distill/nn.hpp"
 
 namespace ad = distill::ad;
@@ -63,7 +64,7 @@ void train_step_bench(benchmark::State& state, const M& model, double flops) {
   for (auto _ : state) step();
   state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n));
   state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOPS"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  distill::bench::report_flops(state, flops);  // GFLOPS and fraction_of_peak (the machine's float GEMM peak)
 }
 
 void BM_LeNet_train_step(benchmark::State& state) {
@@ -89,7 +90,7 @@ void BM_ConvNet3_forward(benchmark::State& state) {
   const double fwd = 2 * (conv_macs(double(n), 1, 128, 28, 3) + conv_macs(double(n), 128, 128, 14, 3) +
                           conv_macs(double(n), 128, 128, 7, 3) + double(n) * 1152 * 10);
   state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOPS"] = benchmark::Counter(fwd / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  distill::bench::report_flops(state, fwd);
 }
 
 // The GEMM peak reference: ConvNet-3's second convolution as one GEMM, [128 × 1152] · [1152 × 196·n/8].
@@ -105,7 +106,7 @@ void BM_gemm_reference(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  state.counters["GFLOPS"] = benchmark::Counter(distill::gemm_flops(g) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  distill::bench::report_flops(state, distill::gemm_flops(g));
 }
 
 }  // namespace
@@ -114,4 +115,4 @@ BENCHMARK(BM_gemm_reference)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_LeNet_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvNet3_forward)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ConvNet3_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_MAIN();
+DISTILL_BENCHMARK_MAIN();
