@@ -61,8 +61,8 @@ int main(int argc, char** argv) {
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
 
   try {
-    auto train = dataset == "mnist" ? dd::io::load_mnist<T>("train") : dd::io::load_fashion_mnist<T>("train");
-    auto test = dataset == "mnist" ? dd::io::load_mnist<T>("test") : dd::io::load_fashion_mnist<T>("test");
+    auto train = dd::io::load_dataset<T>(dataset, "train");
+    auto test = dd::io::load_dataset<T>(dataset, "test");
     const auto norm = dd::io::standardize({&train.images, &test.images});  // saved with the set
     std::cout << "distill_unrolled: " << dataset << " train " << train.size() << ", test " << test.size() << "; LeNet, "
               << opt.images_per_class << " image(s)/class x " << opt.steps << " step(s) x " << opt.epochs

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
 
   try {
     const auto load = [&](const char* split) {
-      return dataset == "mnist" ? dd::io::load_mnist<float>(split) : dd::io::load_fashion_mnist<float>(split);
+      return dd::io::load_dataset<float>(dataset, split);
     };
     const auto train = load("train"), test = load("test");
     const dd::kernels::FcNtk kernel{.depth = depth, .bias_var = bias_var,

@@ -64,7 +64,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const auto test = dataset == "mnist" ? dd::io::load_mnist<float>("test") : dd::io::load_fashion_mnist<float>("test");
+    const auto test = dd::io::load_dataset<float>(dataset, "test");
     for (const auto& path : sets) {
       const auto set = dd::io::load_distilled<float>(path);
       const std::size_t classes = set.classes(), d = set.images.size() / set.size();

@@ -84,8 +84,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
-    auto train = a.dataset == "mnist" ? distill::io::load_mnist<float>("train") : distill::io::load_fashion_mnist<float>("train");
-    const auto test = a.dataset == "mnist" ? distill::io::load_mnist<float>("test") : distill::io::load_fashion_mnist<float>("test");
+    auto train = distill::io::load_dataset<float>(a.dataset, "train");
+    const auto test = distill::io::load_dataset<float>(a.dataset, "test");
     if (a.train_limit) train = train.head(a.train_limit);
     if (a.backend == "xtensor") {
 #if DISTILL_HAS_XTENSOR

@@ -55,6 +55,11 @@ TEST_CASE("datasets: missing data names the path and says how to get it", "[io][
   REQUIRE_THROWS_AS(io::load_mnist<float>("validation"), dd::invalid_argument);
 }
 
+TEST_CASE("datasets: load_dataset names an unknown data set or split", "[io][datasets]") {
+  CHECK_THROWS_WITH(io::load_dataset<float>("cifar10"), Catch::Contains("unknown data set 'cifar10'"));
+  CHECK_THROWS_AS(io::load_dataset<float>("mnist", "validation"), dd::invalid_argument);
+}
+
 TEST_CASE("datasets: raw files are preferred, .gz files are found too", "[io][datasets]") {
   iotest::TempDir dir;
   ScopedDataEnv env(dir.path.string());
@@ -84,7 +89,7 @@ TEST_CASE("datasets: real MNIST and Fashion-MNIST test splits", "[io][datasets][
       WARN("SKIPPED: " << name << " not found under " << dir.string() << " (run scripts/setup.sh)");
       continue;
     }
-    const auto d = std::string(name) == "mnist" ? io::load_mnist<float>("test") : io::load_fashion_mnist<float>("test");
+    const auto d = io::load_dataset<float>(name, "test");  // by name, as the examples' --dataset does
     REQUIRE(d.images.shape() == dd::Shape{10000, 1, 28, 28});
     REQUIRE(d.labels.size() == 10000);
     REQUIRE(d.num_classes == 10);

@@ -82,6 +82,17 @@ LabeledData<T> load_fashion_mnist(std::string_view split = "train") {
   return detail::load_idx_dataset<T>("fashion-mnist", split, "io::load_fashion_mnist()");
 }
 
+/**
+ * A data set by name, for command lines: "mnist" or "fashion" (also "fashion-mnist").
+ * @throw invalid_argument naming the unknown data set or split; io_error naming a missing file.
+ */
+template <std::floating_point T = float>
+LabeledData<T> load_dataset(std::string_view name, std::string_view split = "train") {
+  if (name == "mnist") return load_mnist<T>(split);
+  if (name == "fashion" || name == "fashion-mnist") return load_fashion_mnist<T>(split);
+  DISTILL_THROW(invalid_argument, "io::load_dataset(): unknown data set '", name, "', expected mnist or fashion");
+}
+
 }  // namespace distill::io
 
 #endif  // DISTILL_IO_DATASETS_HPP
