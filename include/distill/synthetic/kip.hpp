@@ -252,7 +252,6 @@ class Kip {
     Tensor<T> xs = Tensor<T>::empty({n, d});
     Tensor<T> ys({n, classes});
     for (std::size_t cls = 0; cls < classes; ++cls) {
-      const auto& pool = by_class_[cls];
       for (std::size_t k = 0; k < ipc; ++k) {
         const std::size_t row = cls * ipc + k;
         if (options_.init == KipInit::noise)
