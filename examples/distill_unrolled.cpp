@@ -33,8 +33,8 @@ int main(int argc, char** argv) {
   std::string dataset = "mnist", theta = "fixed", memory = "full", out = "mnist_unrolled";
   dd::synthetic::UnrolledGdOptions opt{.images_per_class = 1, .steps = 1, .epochs = 3, .outer_steps = 1000,
                                        .real_batch = 1024};
-  std::size_t eval_inits = 20;
-  std::string init = "noise";
+  std::size_t eval_inits = 20, eval_every = 0, checkpoint_every = 500;
+  std::string init = "noise", checkpoint;
   app.add_option("--dataset", dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
   app.add_option("--ipc", opt.images_per_class, "synthetic images per class per step");
   app.add_option("--steps", opt.steps, "inner steps T (a distinct synthetic batch each)");
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   app.add_option("--outer-steps", opt.outer_steps, "outer (Adam) steps");
   app.add_option("--outer-lr", opt.outer_lr, "Adam learning rate for the images");
   app.add_option("--lr-lr", opt.lr_lr, "Adam learning rate for the log step sizes");
+  app.add_option("--outer-beta1", opt.outer_beta1, "Adam beta1 of the outer optimizer");
   app.add_option("--initial-lr", opt.initial_lr, "initial inner step size");
   app.add_option("--decay-every", opt.decay_every, "halve the outer learning rates every N steps (0: never)");
   app.add_option("--real-batch", opt.real_batch, "real minibatch size of the outer loss");
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"full", "recompute"}));
   app.add_option("--eval-inits", eval_inits, "random mode: unseen inits to evaluate on");
   app.add_option("--seed", opt.seed, "random seed");
+  app.add_option("--eval-every", eval_every, "print the test accuracy every N outer steps (0: only at the end)");
+  app.add_option("--checkpoint", checkpoint, "save a checkpoint here every --checkpoint-every steps and at the end");
+  app.add_option("--checkpoint-every", checkpoint_every, "outer steps between checkpoints");
+  app.add_option("--resume", opt.resume_from, "continue from a checkpoint written by --checkpoint");
   app.add_option("--out", out, "output prefix: <out>.npz and <out>.png");
   CLI11_PARSE(app, argc, argv);
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
@@ -70,8 +75,27 @@ int main(int argc, char** argv) {
 
     const dd::nn::LeNet model{};
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
+    if (eval_every > 0) {
+      // fixed: the init the images are learned for; random: 4 inits never seen in distillation (a quick look).
+      ugd.set_monitor(eval_every, [&](const dd::synthetic::UnrolledGdResult<T>& set, dd::callbacks::TrainingState& state) {
+        if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
+          state.metrics["test_acc"] = accuracy(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), test);
+          return;
+        }
+        dd::Rng rng(opt.seed + 0x5eed);
+        double sum = 0;
+        for (int i = 0; i < 4; ++i) sum += accuracy(model, dd::synthetic::apply_distilled<B>(model, model.init<B>(rng), set), test);
+        state.metrics["test_acc"] = sum / 4;
+      });
+    }
     const auto start = std::chrono::steady_clock::now();
-    auto result = ugd.fit(train.images, train.labels, train.num_classes, dd::callbacks::ProgressBar{});
+    dd::synthetic::UnrolledGdResult<T> result;
+    if (checkpoint.empty()) {
+      result = ugd.fit(train.images, train.labels, train.num_classes, dd::callbacks::ProgressBar{});
+    } else {
+      result = ugd.fit(train.images, train.labels, train.num_classes, dd::callbacks::ProgressBar{},
+                       dd::callbacks::Checkpoint{.path = checkpoint, .every = checkpoint_every});
+    }
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "distilled in " << std::fixed << std::setprecision(1) << seconds << " s ("
               << std::setprecision(3) << seconds / double(opt.outer_steps) << " s per outer step)\n";

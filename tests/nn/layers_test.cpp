@@ -124,6 +124,33 @@ TEMPLATE_TEST_CASE("Layers: PyTorch-style initialisation", "[nn]", DISTILL_TEST_
   CHECK(std::equal(p.tensors[0].begin(), p.tensors[0].end(), q.tensors[0].begin()));
 }
 
+TEMPLATE_TEST_CASE("Layers: Xavier-normal initialisation (std sqrt(2/(fan_in+fan_out)), zero bias)", "[nn]",
+                   DISTILL_TEST_BACKENDS) {
+  using B = TestType;
+  using T = typename B::Scalar;
+  distill::Rng rng(9);
+  nn::Params<T> p;
+  nn::Conv2d{.in = 16, .out = 32, .kernel = 5, .weight_init = nn::WeightInit::xavier_normal}.template init<B>(rng, p, "c.");
+  nn::Linear{.in = 400, .out = 120, .weight_init = nn::WeightInit::xavier_normal}.template init<B>(rng, p, "l.");
+  auto std_of = [](const Tensor<T>& t) {
+    double s = 0, s2 = 0;
+    for (auto v : t) s += double(v), s2 += double(v) * double(v);
+    const double n = double(t.size()), mean = s / n;
+    CHECK(std::abs(mean) < 4 * std::sqrt(s2 / n / n));  // centred: |mean| within 4 standard errors
+    return std::sqrt(s2 / n - mean * mean);
+  };
+  // 12,800 and 48,000 draws: the sample std is within 2 % of the target with overwhelming probability.
+  CHECK(std_of(p.tensors[0]) == Approx(std::sqrt(2.0 / (16 * 25 + 32 * 25))).epsilon(0.02));
+  CHECK(std_of(p.tensors[2]) == Approx(std::sqrt(2.0 / (400 + 120))).epsilon(0.02));
+  for (auto v : p.tensors[1]) CHECK(v == T(0));
+  for (auto v : p.tensors[3]) CHECK(v == T(0));
+  // LeNet (Wang et al. 2018) uses it by default; PyTorch's default stays available.
+  const auto lenet = nn::LeNet{}.template init<B>(rng);
+  CHECK(std_of(lenet["fc1.weight"]) == Approx(std::sqrt(2.0 / 520)).epsilon(0.02));
+  const auto torch_style = nn::LeNet{.weight_init = nn::WeightInit::pytorch}.template init<B>(rng);
+  CHECK(std_of(torch_style["fc1.weight"]) == Approx(1.0 / std::sqrt(3.0 * 400)).epsilon(0.02));
+}
+
 TEMPLATE_TEST_CASE("Layers: bad input is rejected with a message", "[nn]", DISTILL_TEST_FLOAT_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;

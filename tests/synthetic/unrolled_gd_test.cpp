@@ -126,6 +126,16 @@ void check_against_finite_differences(P& problem) {
   CHECK(worst < 1e-4);
 }
 
+//! A unique file name in the temp directory, removed on destruction.
+struct TempFile {
+  std::filesystem::path path = std::filesystem::temp_directory_path() /
+                               ("distill_unrolled_gd_test_" + std::to_string(std::random_device{}()) + ".npz");
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path, ec);
+  }
+};
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through 3 steps x 2 epochs (MLP) vs finite differences",
@@ -194,6 +204,62 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step size
   CHECK(after > before + 0.3);
 }
 
+TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume continue exactly; monitor", "[synthetic]") {
+  using B = distill::EigenBackend<double>;
+  distill::Rng rng(5);
+  const std::size_t n = 90;
+  Tensor<double> x({n, 1, 3, 4});
+  std::vector<std::int64_t> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    y[i] = std::int64_t(i % 3);
+    for (std::size_t j = 0; j < 12; ++j) x[i * 12 + j] = rng.normal(j % 3 == i % 3 ? 1.0 : -0.5, 0.7);
+  }
+  // Random θ₀ and learned labels, so the per-step draws, both Adam states and the label logits must all survive.
+  const syn::UnrolledGdOptions opt{.images_per_class = 1, .steps = 2, .epochs = 2, .theta_mode = syn::ThetaMode::random,
+                                   .inits_per_step = 2, .initial_lr = 0.3, .learn_labels = true, .outer_steps = 20,
+                                   .outer_lr = 0.05, .real_batch = 20, .seed = 11};
+  const auto full = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3);
+  const auto again = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3);
+  for (std::size_t t = 0; t < 2; ++t) CHECK(distill::max_abs_diff(full.images[t], again.images[t]) == 0.0);
+
+  TempFile ckpt;
+  struct StopAndSave {
+    std::filesystem::path path;
+    bool on_step(distill::callbacks::TrainingState& s) {
+      if (s.step != 7) return false;
+      s.save_checkpoint(path);
+      return true;
+    }
+  };
+  const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3, StopAndSave{ckpt.path});
+  REQUIRE(stopped.loss_history.size() == 7);
+  auto resumed_opt = opt;
+  resumed_opt.resume_from = ckpt.path;
+  syn::UnrolledGd<TinyMlp, B> resumed_ugd(TinyMlp{}, resumed_opt);
+  std::vector<std::size_t> monitored;
+  resumed_ugd.set_monitor(5, [&](const syn::UnrolledGdResult<double>& r, distill::callbacks::TrainingState& s) {
+    monitored.push_back(s.step);
+    s.metrics["steps_seen"] = double(r.loss_history.size());
+  });
+  const auto resumed = resumed_ugd.fit(x, y, 3);
+  CHECK(monitored == std::vector<std::size_t>{10, 15, 20});
+  REQUIRE(resumed.loss_history.size() == 20);
+  for (std::size_t i = 0; i < 20; ++i) CHECK(resumed.loss_history[i] == full.loss_history[i]);
+  for (std::size_t t = 0; t < 2; ++t) {
+    CHECK(distill::max_abs_diff(full.images[t], resumed.images[t]) == 0.0);
+    CHECK(distill::max_abs_diff(full.label_logits[t], resumed.label_logits[t]) == 0.0);
+  }
+  CHECK(distill::max_abs_diff(full.log_lr, resumed.log_lr) == 0.0);
+
+  // A checkpoint of another configuration is refused with a message naming the mismatch.
+  auto other = resumed_opt;
+  other.steps = 3;
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit(x, y, 3)), Catch::Contains("2 steps"));
+  other = opt;
+  other.resume_from = "/nonexistent/unrolled_ckpt.npz";
+  CHECK_THROWS_AS((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit(x, y, 3)), distill::io_error);
+}
+
 TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[synthetic]") {
   using B = distill::EigenBackend<float>;
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.steps = 0})), Catch::Contains("steps"));
@@ -238,15 +304,6 @@ syn::UnrolledGdResult<T> hand_made_result(bool learned_labels) {
   return r;
 }
 
-//! A unique file name in the temp directory, removed on destruction.
-struct TempFile {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("distill_unrolled_gd_test_" + std::to_string(std::random_device{}()) + ".npz");
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
 
 }  // namespace
 

@@ -95,7 +95,7 @@ struct TrainOptions {
    * flip): called with the batch images [b, C, H, W] and a seeded Rng, returns images of the same shape.
    */
   std::function<Tensor<T>(const Tensor<T>&, Rng&)> augment = nullptr;
-  std::filesystem::path resume_from;  //!< a checkpoint written through callbacks::Checkpoint: continue from it
+  std::filesystem::path resume_from{};  //!< a checkpoint written through callbacks::Checkpoint: continue from it
 };
 
 //! What train() reports.

@@ -41,6 +41,12 @@ concept Layer = Backend<B> && requires(const L& l, Rng& rng, Params<typename B::
   { l.template apply<B>(params, cursor, x) } -> std::same_as<ad::Var<B>>;
 };
 
+/// How Linear and Conv2d draw their weights.
+enum class WeightInit {
+  pytorch,        //!< PyTorch's default: W, b ~ U(±1/√fan_in) (kaiming_uniform_(a=√5) and its bias rule)
+  xavier_normal,  //!< Glorot & Bengio 2010: W ~ N(0, 2/(fan_in + fan_out)), b = 0 (Wang et al. 2018's init)
+};
+
 namespace detail {
 
 //! A tensor of `shape` drawn from U(−bound, bound) (PyTorch's kaiming_uniform_(a=√5) and bias init).
@@ -63,6 +69,24 @@ const ad::Var<B>& take_param(const std::vector<ad::Var<B>>& params, std::size_t&
   return p;
 }
 
+//! Appends prefix + "weight" (shape, fan_in, fan_out) and, if `bias`, prefix + "bias" [out], drawn by `scheme`.
+template <Backend B>
+void init_weight_and_bias(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix, WeightInit scheme,
+                          Shape shape, std::size_t fan_in, std::size_t fan_out, bool bias) {
+  using T = typename B::Scalar;
+  const std::size_t out = shape[0];
+  if (scheme == WeightInit::pytorch) {
+    const double bound = 1.0 / std::sqrt(double(fan_in));
+    p.add(prefix + "weight", uniform_init<B>(rng, std::move(shape), bound));
+    if (bias) p.add(prefix + "bias", uniform_init<B>(rng, Shape{out}, bound));
+    return;
+  }
+  auto w = Tensor<T>::empty(std::move(shape));
+  B::random_normal(rng, w.data(), w.size(), T(0), T(std::sqrt(2.0 / double(fan_in + fan_out))));
+  p.add(prefix + "weight", std::move(w));
+  if (bias) p.add(prefix + "bias", Tensor<T>(Shape{out}, T(0)));
+}
+
 inline void check_input(bool ok, const char* layer, const Shape& got, const char* expected) {
   DISTILL_CHECK(ok, layer, "::apply(): input has shape ", show(got), ", expected ", expected);
 }
@@ -74,15 +98,14 @@ struct Linear {
   std::size_t in = 0;
   std::size_t out = 0;
   bool bias = true;
+  WeightInit weight_init = WeightInit::pytorch;
 
   std::size_t num_params() const { return bias ? 2 : 1; }
 
   template <Backend B>
   void init(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
     DISTILL_CHECK(in > 0 && out > 0, "Linear::init(): in (", in, ") and out (", out, ") must be positive");
-    const double bound = 1.0 / std::sqrt(double(in));
-    p.add(prefix + "weight", detail::uniform_init<B>(rng, Shape{out, in}, bound));
-    if (bias) p.add(prefix + "bias", detail::uniform_init<B>(rng, Shape{out}, bound));
+    detail::init_weight_and_bias<B>(rng, p, prefix, weight_init, Shape{out, in}, in, out, bias);
   }
 
   //! x [N, in] -> [N, out].
@@ -104,6 +127,7 @@ struct Conv2d {
   std::size_t stride = 1;
   std::size_t padding = 1;
   bool bias = true;
+  WeightInit weight_init = WeightInit::pytorch;
 
   std::size_t num_params() const { return bias ? 2 : 1; }
 
@@ -111,9 +135,8 @@ struct Conv2d {
   void init(Rng& rng, Params<typename B::Scalar>& p, const std::string& prefix = "") const {
     DISTILL_CHECK(in > 0 && out > 0 && kernel > 0 && stride > 0, "Conv2d::init(): in (", in, "), out (", out,
                   "), kernel (", kernel, ") and stride (", stride, ") must be positive");
-    const double bound = 1.0 / std::sqrt(double(in * kernel * kernel));
-    p.add(prefix + "weight", detail::uniform_init<B>(rng, Shape{out, in, kernel, kernel}, bound));
-    if (bias) p.add(prefix + "bias", detail::uniform_init<B>(rng, Shape{out}, bound));
+    detail::init_weight_and_bias<B>(rng, p, prefix, weight_init, Shape{out, in, kernel, kernel}, in * kernel * kernel,
+                                    out * kernel * kernel, bias);
   }
 
   //! x [N, in, H, W] -> [N, out, OH, OW].

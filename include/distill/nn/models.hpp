@@ -76,12 +76,15 @@ struct Mlp {
  * LeNet-5 as used by Wang, Zhu, Torralba, Efros 2018, Dataset Distillation (arXiv:1811.10959):
  * conv 6@5×5 → relu → maxpool 2 → conv 16@5×5 → relu → maxpool 2 → fc 120 → relu → fc 84 → relu → fc classes.
  * A 28×28 input pads the first convolution by 2 (so both 28×28 and 32×32 inputs reach 16×5×5).
+ * Weights start Xavier-normal with zero biases, as in that paper's code (init 'xavier', gain 1): unrolled GD from
+ * such an init converges several times faster than from PyTorch's default init, whose FC weights are half as large.
  * Parameters: conv1, conv2, fc1, fc2, fc3 (".weight", ".bias").
  */
 struct LeNet {
   std::size_t channels = 1;
   std::size_t classes = 10;
   std::size_t image_size = 28;
+  WeightInit weight_init = WeightInit::xavier_normal;
 
   template <Backend B>
   Params<typename B::Scalar> init(Rng& rng) const {
@@ -116,11 +119,15 @@ struct LeNet {
     const std::size_t s2 = (s1 - 4) / 2;                      // conv2 then pool
     return 16 * s2 * s2;
   }
-  Conv2d conv1() const { return {.in = channels, .out = 6, .kernel = 5, .stride = 1, .padding = pad()}; }
-  Conv2d conv2() const { return {.in = 6, .out = 16, .kernel = 5, .stride = 1, .padding = 0}; }
-  Linear fc1() const { return {.in = flat_size(), .out = 120}; }
-  Linear fc2() const { return {.in = 120, .out = 84}; }
-  Linear fc3() const { return {.in = 84, .out = classes}; }
+  Conv2d conv1() const {
+    return {.in = channels, .out = 6, .kernel = 5, .stride = 1, .padding = pad(), .weight_init = weight_init};
+  }
+  Conv2d conv2() const {
+    return {.in = 6, .out = 16, .kernel = 5, .stride = 1, .padding = 0, .weight_init = weight_init};
+  }
+  Linear fc1() const { return {.in = flat_size(), .out = 120, .weight_init = weight_init}; }
+  Linear fc2() const { return {.in = 120, .out = 84, .weight_init = weight_init}; }
+  Linear fc3() const { return {.in = 84, .out = classes, .weight_init = weight_init}; }
   void check(const char* where) const {
     DISTILL_CHECK(channels > 0 && classes > 0, where, ": channels (", channels, ") and classes (", classes,
                   ") must be positive");

@@ -186,10 +186,10 @@ struct KipOptions {
   KipSchedule schedule = KipSchedule::constant;
   bool standardize = true;               //!< train on per-channel standardised pixels (recorded in the result)
   std::uint64_t seed = 0;
-  std::filesystem::path resume_from;     //!< a checkpoint written through TrainingState::save_checkpoint
+  std::filesystem::path resume_from{};   //!< a checkpoint written through TrainingState::save_checkpoint
   /// Optional augmentation of each step's target batch ([m, C, H, W], standardised), e.g. flips or crops. The
   /// support is never augmented, so the gradient stays exact.
-  std::function<void(Tensor<T>&, Rng&)> augment;
+  std::function<void(Tensor<T>&, Rng&)> augment{};
 };
 
 /**

@@ -30,7 +30,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -42,6 +44,7 @@
 #include "distill/callbacks/state.hpp"
 #include "distill/core.hpp"
 #include "distill/io/distilled_set.hpp"
+#include "distill/io/npz.hpp"
 #include "distill/nn/concepts.hpp"
 #include "distill/nn/losses.hpp"
 #include "distill/nn/optimizers.hpp"
@@ -67,10 +70,12 @@ struct UnrolledGdOptions {
   std::size_t outer_steps = 1000;
   double outer_lr = 0.01;            //!< Adam on images and log-step-sizes
   double lr_lr = 0.01;               //!< Adam on log η̃ (the paper uses a separate rate)
+  double outer_beta1 = 0.5;          //!< Adam β₁ of the outer optimizer (the original code's betas = (0.5, 0.999))
   std::size_t decay_every = 0;       //!< outer lr × 0.5 every this many steps (0 = constant)
   std::size_t real_batch = 1024;
   Memory memory = Memory::full;
   std::uint64_t seed = 0;
+  std::filesystem::path resume_from = {};  //!< a checkpoint written through TrainingState::save_checkpoint
 };
 
 /// The learned set: images[t] is the synthetic batch of step t, labels are shared by all steps.
@@ -281,10 +286,24 @@ class UnrolledGd {
   void set_pool(std::vector<nn::Params<T>> pool) { pool_ = std::move(pool); }
   const std::optional<nn::Params<T>>& fixed_init() const { return fixed_; }
 
+  /// Called every `every` outer steps with the current set, before the callbacks' on_step: it may put numbers
+  /// into state.metrics (e.g. a validation accuracy), which ProgressBar prints and EarlyStop can watch.
+  using Monitor = std::function<void(const UnrolledGdResult<T>&, callbacks::TrainingState&)>;
+  void set_monitor(std::size_t every, Monitor monitor) {
+    DISTILL_CHECK(every > 0 || !monitor, "UnrolledGd::set_monitor(): every is 0, expected a positive number of steps");
+    monitor_every_ = every;
+    monitor_ = std::move(monitor);
+  }
+
   /**
    * Learns the synthetic images (and step sizes, and optionally labels) on `train`.
-   * @param train  images [N, C, H, W] (normalised as the model expects) with labels in [0, num_classes)
-   * @throw invalid_argument for an empty set, a class without images, or a real_batch larger than the data
+   *
+   * Every random choice of outer step s (its real minibatch, its random θ₀) is a pure function of (seed, s), so a
+   * run resumed from a checkpoint (callbacks::Checkpoint, then `.resume_from`) continues bit for bit.
+   *
+   * @param train_images  [N, C, H, W] (normalised as the model expects), labels in [0, classes)
+   * @throw invalid_argument for an empty set, a class without images, or a real_batch larger than the data;
+   *        io_error when resume_from cannot be read or does not match this run
    */
   template <class... Callbacks>
   UnrolledGdResult<T> fit(const Tensor<T>& train_images, const std::vector<std::int64_t>& train_labels,
@@ -307,6 +326,7 @@ class UnrolledGd {
       DISTILL_CHECK(opt_.init != ImageInit::real || by_class[c].size() >= opt_.images_per_class * opt_.steps,
                     "UnrolledGd::fit(): class ", c, " has ", by_class[c].size(), " images, fewer than needed for real init");
 
+    // Initialise x̃ (noise or real images of the right class), soft labels (as one-hot logits) and log η̃.
     Rng rng(opt_.seed);
     const std::size_t n = classes * opt_.images_per_class;
     Shape image_shape = train_images.shape();
@@ -340,26 +360,32 @@ class UnrolledGd {
     std::vector<Tensor<T>*> params;
     for (auto& im : r.images) params.push_back(&im);
     for (auto& ll : r.label_logits) params.push_back(&ll);
-    const nn::Adam adam{.lr = opt_.outer_lr};
+    const nn::Adam adam{.lr = opt_.outer_lr, .beta1 = opt_.outer_beta1};
     nn::Adam::State<T> adam_images, adam_lrs;
     std::vector<Tensor<T>*> lr_params{&r.log_lr};
+    std::size_t start = 0;
+    if (!opt_.resume_from.empty()) start = load_checkpoint(opt_.resume_from, r, adam_images, adam_lrs);
 
-    callbacks::TrainingState state;
-    state.total_steps = opt_.outer_steps;
-    state.phase = "unrolled-gd";
-    const auto start = std::chrono::steady_clock::now();
+    callbacks::TrainingState state{.step = start, .total_steps = opt_.outer_steps, .phase = "unrolled-gd"};
+    state.save_checkpoint = [&](const std::filesystem::path& path) {
+      save_checkpoint(path, state.step, r, adam_images, adam_lrs);
+    };
+    const auto clock0 = std::chrono::steady_clock::now();
     bool stop = callbacks::invoke_on_begin(state, cbs...);
-    // Real minibatches walk a shuffled order of the training set, reshuffled when fewer than real_batch remain
-    // (the paper's shuffling data loader with drop_last), instead of drawing a fresh permutation every step.
-    std::vector<std::size_t> order = rng.permutation(n_train);
-    std::size_t cursor = 0;
+    // Real minibatches walk a shuffled order of the training set, reshuffled for every pass (the paper's shuffling
+    // data loader with drop_last); pass p's order is a function of (seed, p) only.
+    const std::size_t batches_per_pass = n_train / opt_.real_batch;
+    std::vector<std::size_t> order;
+    std::size_t order_pass = std::size_t(-1);
     Shape bs = train_images.shape();
     bs[0] = opt_.real_batch;
     std::vector<std::int64_t> real_y(opt_.real_batch);
-    for (std::size_t s = 0; s < opt_.outer_steps && !stop; ++s) {
-      if (cursor + opt_.real_batch > n_train) {
-        rng.shuffle(order);
-        cursor = 0;
+    for (std::size_t s = start; s < opt_.outer_steps && !stop; ++s) {
+      const std::size_t pass = s / batches_per_pass, cursor = (s % batches_per_pass) * opt_.real_batch;
+      if (pass != order_pass) {
+        Rng pass_rng(mix(opt_.seed, 2 * pass));
+        order = pass_rng.permutation(n_train);
+        order_pass = pass;
       }
       Tensor<T> real_x = Tensor<T>::empty(bs);
       for (std::size_t j = 0; j < opt_.real_batch; ++j) {
@@ -367,14 +393,14 @@ class UnrolledGd {
         std::copy_n(train_images.data() + src * per_image, per_image, real_x.data() + j * per_image);
         real_y[j] = train_labels[src];
       }
-      cursor += opt_.real_batch;
       // θ₀ per mode; hypergradients averaged over inits_per_step draws.
+      Rng step_rng(mix(opt_.seed, 2 * s + 1));
       Hypergradient<T> total;
       const std::size_t draws = opt_.theta_mode == ThetaMode::fixed ? 1 : opt_.inits_per_step;
       for (std::size_t d = 0; d < draws; ++d) {
         nn::Params<T> theta0 = opt_.theta_mode == ThetaMode::fixed    ? *fixed_
-                               : opt_.theta_mode == ThetaMode::random ? model_.template init<B>(rng)
-                                                                      : pool_[rng.uniform_int(pool_.size())];
+                               : opt_.theta_mode == ThetaMode::random ? model_.template init<B>(step_rng)
+                                                                      : pool_[step_rng.uniform_int(pool_.size())];
         auto hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.label_logits, r.log_lr, opt_.epochs, theta0,
                                             real_x, real_y, classes, opt_.memory);
         if (d == 0) {
@@ -404,7 +430,8 @@ class UnrolledGd {
       state.step = s + 1;
       state.loss = r.loss_history.back();
       state.metrics["lr0"] = std::exp(double(r.log_lr[0]));
-      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (monitor_ && state.step % monitor_every_ == 0) monitor_(r, state);
+      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - clock0).count();
       stop = callbacks::invoke_on_step(state, cbs...);
     }
     callbacks::invoke_on_end(state, cbs...);
@@ -412,10 +439,94 @@ class UnrolledGd {
   }
 
  private:
+  // A seed for stream k of a run with seed `seed` (splitmix-style mixing, so nearby k give unrelated streams).
+  static std::uint64_t mix(std::uint64_t seed, std::uint64_t k) {
+    std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + k + 1;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
+  // Everything fit() needs to continue: the learned tensors, both Adam states, the loss history and θ₀ (fixed mode).
+  void save_checkpoint(const std::filesystem::path& path, std::size_t step, const UnrolledGdResult<T>& r,
+                       const nn::Adam::State<T>& si, const nn::Adam::State<T>& sl) const {
+    io::NpzWriter w(path);
+    auto i64 = [](std::size_t v) { return io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(v)}, Shape{}); };
+    w.add("step", i64(step));
+    w.add("steps", i64(r.steps));
+    w.add("epochs", i64(r.epochs));
+    w.add("classes", i64(r.classes));
+    for (std::size_t t = 0; t < r.images.size(); ++t) w.add("images_" + std::to_string(t), r.images[t]);
+    for (std::size_t t = 0; t < r.label_logits.size(); ++t) w.add("label_logits_" + std::to_string(t), r.label_logits[t]);
+    w.add("log_lr", r.log_lr);
+    w.add("loss_history", io::NpyArray::from_values(r.loss_history, Shape{r.loss_history.size()}));
+    w.add("adam_images_step", i64(si.step));
+    for (std::size_t k = 0; k < si.m.size(); ++k)
+      w.add("adam_images_m_" + std::to_string(k), si.m[k]), w.add("adam_images_v_" + std::to_string(k), si.v[k]);
+    w.add("adam_lr_step", i64(sl.step));
+    if (!sl.m.empty()) w.add("adam_lr_m", sl.m[0]), w.add("adam_lr_v", sl.v[0]);
+    if (opt_.theta_mode == ThetaMode::fixed && fixed_)
+      for (std::size_t k = 0; k < fixed_->tensors.size(); ++k) w.add("theta0_" + std::to_string(k), fixed_->tensors[k]);
+    w.finish();
+  }
+
+  std::size_t load_checkpoint(const std::filesystem::path& path, UnrolledGdResult<T>& r, nn::Adam::State<T>& si,
+                              nn::Adam::State<T>& sl) {
+    const auto arrays = io::load_npz(path);
+    auto get = [&](const std::string& key) -> const io::NpyArray& {
+      const auto it = arrays.find(key);
+      if (it == arrays.end())
+        DISTILL_THROW(io_error, "UnrolledGd::fit(): checkpoint '", path.string(), "' has no '", key,
+                      "' (not an unrolled-GD checkpoint of this configuration?)");
+      return it->second;
+    };
+    auto scalar = [&](const std::string& key) { return std::size_t(get(key).template to_vector<std::int64_t>().at(0)); };
+    auto tensor = [&](const std::string& key, const Tensor<T>& like) {
+      Tensor<T> t = get(key).template as<T>();
+      if (t.shape() != like.shape())
+        DISTILL_THROW(io_error, "UnrolledGd::fit(): checkpoint '", path.string(), "' has '", key, "' of shape ",
+                      show(t.shape()), " but this run needs ", show(like.shape()),
+                      " (same images_per_class, steps, epochs, learn_labels and data?)");
+      return t;
+    };
+    if (scalar("steps") != r.steps || scalar("epochs") != r.epochs || scalar("classes") != r.classes)
+      DISTILL_THROW(io_error, "UnrolledGd::fit(): checkpoint '", path.string(), "' was made for ", scalar("steps"),
+                    " steps × ", scalar("epochs"), " epochs and ", scalar("classes"), " classes, but this run has ",
+                    r.steps, " × ", r.epochs, " and ", r.classes);
+    for (std::size_t t = 0; t < r.images.size(); ++t) r.images[t] = tensor("images_" + std::to_string(t), r.images[t]);
+    for (std::size_t t = 0; t < r.label_logits.size(); ++t)
+      r.label_logits[t] = tensor("label_logits_" + std::to_string(t), r.label_logits[t]);
+    r.log_lr = tensor("log_lr", r.log_lr);
+    r.loss_history = get("loss_history").template to_vector<double>();
+    si = {};
+    si.step = scalar("adam_images_step");
+    if (si.step > 0) {
+      const std::size_t count = r.images.size() + r.label_logits.size();
+      for (std::size_t k = 0; k < count; ++k) {
+        const Tensor<T>& like = k < r.images.size() ? r.images[k] : r.label_logits[k - r.images.size()];
+        si.m.push_back(tensor("adam_images_m_" + std::to_string(k), like));
+        si.v.push_back(tensor("adam_images_v_" + std::to_string(k), like));
+      }
+    }
+    sl = {};
+    sl.step = scalar("adam_lr_step");
+    if (sl.step > 0) sl.m = {tensor("adam_lr_m", r.log_lr)}, sl.v = {tensor("adam_lr_v", r.log_lr)};
+    if (opt_.theta_mode == ThetaMode::fixed && arrays.count("theta0_0")) {
+      for (std::size_t k = 0; k < fixed_->tensors.size(); ++k)
+        fixed_->tensors[k] = tensor("theta0_" + std::to_string(k), fixed_->tensors[k]);
+    }
+    const std::size_t step = scalar("step");
+    DISTILL_CHECK(step <= opt_.outer_steps, "UnrolledGd::fit(): checkpoint '", path.string(), "' is at step ", step,
+                  ", beyond outer_steps (", opt_.outer_steps, ")");
+    return step;
+  }
+
   M model_;
   UnrolledGdOptions opt_;
   std::optional<nn::Params<T>> fixed_;
   std::vector<nn::Params<T>> pool_;
+  std::size_t monitor_every_ = 0;
+  Monitor monitor_;
 };
 
 /**
