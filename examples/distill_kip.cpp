@@ -24,7 +24,6 @@
 #include "distill/synthetic/label_solve.hpp"
 
 namespace dd = distill;
-using B = dd::DefaultBackend<float>;
 
 int main(int argc, char** argv) {
   CLI::App app{"Distill MNIST / Fashion-MNIST with KIP (Kernel Inducing Points) on the infinite-width FC NTK"};
@@ -54,9 +53,14 @@ int main(int argc, char** argv) {
   app.add_option("--ls-targets", ls_targets, "training images Label Solve fits (evenly spaced)")->capture_default_str();
   app.add_option("--out", out, "output prefix: writes <prefix>.npz and <prefix>.png (default <dataset>_kip_ipc<N>)");
   app.add_flag("--quiet", quiet, "no progress bar");
+  std::string backend = "eigen";
+  app.add_option("--backend", backend, "tensor backend: eigen, or xtensor (its GEMM is xtensor-blas / OpenBLAS)")
+      ->check(CLI::IsMember({"eigen", "xtensor"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (out.empty()) out = dataset + "_kip_ipc" + std::to_string(ipc);
 
+  // The whole job, for one backend B.
+  auto job = [&]<class B>() -> int {
   try {
     const auto load = [&](const char* split) {
       return dd::io::load_dataset<float>(dataset, split);
@@ -71,8 +75,8 @@ int main(int argc, char** argv) {
                                              .schedule = schedule == "cosine" ? dd::synthetic::KipSchedule::cosine
                                                                               : dd::synthetic::KipSchedule::constant,
                                              .seed = seed};
-    std::printf("KIP on %s: %zu train / %zu test, %zu images per class, FC %s depth %zu, %zu steps, target batch %zu%s\n",
-                dataset.c_str(), train.size(), test.size(), ipc, nngp ? "NNGP" : "NTK", depth, steps, target_batch,
+    std::printf("KIP on %s (%s backend): %zu train / %zu test, %zu images per class, FC %s depth %zu, %zu steps, target batch %zu%s\n",
+                dataset.c_str(), backend.c_str(), train.size(), test.size(), ipc, nngp ? "NNGP" : "NTK", depth, steps, target_batch,
                 learn_labels ? ", learning labels" : "");
 
     // Before: the initial support (random real images per class), scored the same way.
@@ -134,4 +138,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+  };
+#if DISTILL_HAS_XTENSOR
+  if (backend == "xtensor") return job.template operator()<dd::XtensorBackend<float>>();
+#else
+  if (backend == "xtensor") {
+    std::fprintf(stderr, "distill_kip: this build has no xtensor backend (xtensor, xtensor-blas and BLAS not found)\n");
+    return 1;
+  }
+#endif
+  return job.template operator()<dd::EigenBackend<float>>();
 }

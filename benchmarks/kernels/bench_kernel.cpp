@@ -20,19 +20,23 @@
 #include "distill/synthetic/kip.hpp"
 
 namespace dk = distill::kernels;
-using B = distill::DefaultBackend<float>;
+using Eigen32 = distill::EigenBackend<float>;
+#if DISTILL_HAS_XTENSOR
+using Xt32 = distill::XtensorBackend<float>;
+#endif
 using distill::Tensor;
 
 namespace {
 Tensor<float> random_tensor(distill::Shape shape, std::uint64_t seed) {
   Tensor<float> t(shape);
   distill::Rng rng(seed);
-  B::random_normal(rng, t.data(), t.size(), 0.0f, 1.0f);
+  Eigen32::random_normal(rng, t.data(), t.size(), 0.0f, 1.0f);
   return t;
 }
 void set_gflops(benchmark::State& state, double flops) { distill::bench::report_flops(state, flops); }
 }  // namespace
 
+template <class B>
 static void BM_Gemm(benchmark::State& state) {
   const auto n1 = std::size_t(state.range(0)), n2 = std::size_t(state.range(1)), d = std::size_t(state.range(2));
   const auto a = random_tensor({n1, d}, 1), b = random_tensor({n2, d}, 2);
@@ -44,6 +48,7 @@ static void BM_Gemm(benchmark::State& state) {
   set_gflops(state, 2.0 * double(n1) * double(n2) * double(d));
 }
 
+template <class B>
 static void BM_FcNtkGram(benchmark::State& state) {
   const auto n1 = std::size_t(state.range(0)), n2 = std::size_t(state.range(1)), d = std::size_t(state.range(2));
   const auto a = random_tensor({n1, d}, 1), b = random_tensor({n2, d}, 2);
@@ -56,6 +61,7 @@ static void BM_FcNtkGram(benchmark::State& state) {
   set_gflops(state, 2.0 * double(n1) * double(n2) * double(d));
 }
 
+template <class B>
 static void BM_FcNtkVjp(benchmark::State& state) {
   const auto n1 = std::size_t(state.range(0)), n2 = std::size_t(state.range(1)), d = std::size_t(state.range(2));
   const auto a = random_tensor({n1, d}, 1), b = random_tensor({n2, d}, 2), g = random_tensor({n1, n2}, 3);
@@ -70,6 +76,7 @@ static void BM_FcNtkVjp(benchmark::State& state) {
   set_gflops(state, 2.0 * double(n1) * double(n2) * double(d));
 }
 
+template <class B>
 static void BM_KipStep(benchmark::State& state) {
   const std::size_t n = std::size_t(state.range(0)), m = std::size_t(state.range(1)), d = 784, c = 10;
   auto xs = random_tensor({n, d}, 1);
@@ -88,10 +95,16 @@ static void BM_KipStep(benchmark::State& state) {
   set_gflops(state, 4.0 * double(n) * double(m) * double(d));
 }
 
-BENCHMARK(BM_Gemm)->Args({2000, 10000, 784})->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_FcNtkGram)->Args({2000, 10000, 784})->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Gemm)->Args({10000, 60000, 784})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_FcNtkGram)->Args({10000, 60000, 784})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_FcNtkVjp)->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_KipStep)->Args({100, 5000})->Args({10, 5000})->Unit(benchmark::kMillisecond)->UseRealTime();
+// Both backends: the same kernel code over Eigen's GEMM and over xtensor-blas (OpenBLAS).
+#define DISTILL_KERNEL_BENCHMARKS(B)                                                                                    \
+  BENCHMARK_TEMPLATE(BM_Gemm, B)->Args({2000, 10000, 784})->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime();      \
+  BENCHMARK_TEMPLATE(BM_FcNtkGram, B)->Args({2000, 10000, 784})->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime(); \
+  BENCHMARK_TEMPLATE(BM_Gemm, B)->Args({10000, 60000, 784})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();              \
+  BENCHMARK_TEMPLATE(BM_FcNtkGram, B)->Args({10000, 60000, 784})->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();         \
+  BENCHMARK_TEMPLATE(BM_FcNtkVjp, B)->Args({5000, 100, 784})->Unit(benchmark::kMillisecond)->UseRealTime();                            \
+  BENCHMARK_TEMPLATE(BM_KipStep, B)->Args({100, 5000})->Args({10, 5000})->Unit(benchmark::kMillisecond)->UseRealTime()
+DISTILL_KERNEL_BENCHMARKS(Eigen32);
+#if DISTILL_HAS_XTENSOR
+DISTILL_KERNEL_BENCHMARKS(Xt32);
+#endif
 DISTILL_BENCHMARK_MAIN();

@@ -9,6 +9,7 @@
 #include "distill/kernels.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "support/backends.hpp"
+#include "support/stop_and_save.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
 
@@ -82,17 +83,7 @@ TEST_CASE("Kip::fit lowers the loss, is reproducible, and resumes from a checkpo
 
   // Stop after 12 steps with a checkpoint, resume, and land on the same images.
   const auto path = std::filesystem::temp_directory_path() / "distill_kip_test_ckpt.npz";
-  struct StopAndSave {
-    std::filesystem::path path;
-    bool on_step(distill::callbacks::TrainingState& s) {
-      if (s.step == 12) {
-        s.save_checkpoint(path);
-        return true;
-      }
-      return false;
-    }
-  };
-  (void)ds::Kip{dk::FcNtk{.depth = 2}, opt}.fit(train, StopAndSave{path});
+  (void)ds::Kip{dk::FcNtk{.depth = 2}, opt}.fit(train, StopAndSave{path, 12});
   auto resumed_opt = opt;
   resumed_opt.resume_from = path;
   const auto c = ds::Kip{dk::FcNtk{.depth = 2}, resumed_opt}.fit(train);
@@ -124,15 +115,7 @@ TEST_CASE("Kip::fit with a cosine schedule: full steps first, smaller later, and
 
   // The factor is a function of the step number, so stop + resume lands on the uninterrupted result.
   const auto path = std::filesystem::temp_directory_path() / "distill_kip_cosine_ckpt.npz";
-  struct StopAndSave {
-    std::filesystem::path path;
-    bool on_step(distill::callbacks::TrainingState& s) {
-      if (s.step != 7) return false;
-      s.save_checkpoint(path);
-      return true;
-    }
-  };
-  (void)ds::Kip{dk::FcNtk{}, cosine}.fit(train, StopAndSave{path});
+  (void)ds::Kip{dk::FcNtk{}, cosine}.fit(train, StopAndSave{path, 7});
   auto resumed = cosine;
   resumed.resume_from = path;
   CHECK(distill::max_abs_diff(ds::Kip{dk::FcNtk{}, resumed}.fit(train).images, k.images) < 1e-6f);

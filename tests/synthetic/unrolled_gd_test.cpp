@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <utility>
 
 #include "distill/synthetic/unrolled_gd.hpp"
 #include "support/backends.hpp"
+#include "support/stop_and_save.hpp"
 #include "support/tolerances.hpp"
 
 namespace ad = distill::ad;
@@ -126,6 +128,19 @@ void check_against_finite_differences(P& problem) {
   CHECK(worst < 1e-4);
 }
 
+//! n images [n, 1, 3, 4] of three Gaussian blobs (class i % 3 is high, `high`, on every third pixel), and labels.
+template <class T>
+std::pair<Tensor<T>, std::vector<std::int64_t>> blobs(std::size_t n, double high, std::uint64_t seed) {
+  distill::Rng rng(seed);
+  Tensor<T> x({n, 1, 3, 4});
+  std::vector<std::int64_t> y(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    y[i] = std::int64_t(i % 3);
+    for (std::size_t j = 0; j < 12; ++j) x[i * 12 + j] = T(rng.normal(j % 3 == i % 3 ? high : -0.5, 0.7));
+  }
+  return {x, y};
+}
+
 //! A unique file name in the temp directory, removed on destruction.
 struct TempFile {
   std::filesystem::path path = std::filesystem::temp_directory_path() /
@@ -168,14 +183,10 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step size
   using B = TestType;
   using T = typename B::Scalar;
   // Three Gaussian blobs in 12-d; one distilled image per class, fixed init.
-  distill::Rng rng(3);
   const std::size_t n = 300;
-  Tensor<T> x({n, 1, 3, 4});
-  std::vector<std::int64_t> y(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    y[i] = std::int64_t(i % 3);
-    for (std::size_t j = 0; j < 12; ++j) x[i * 12 + j] = T(rng.normal(j % 3 == i % 3 ? 1.5 : -0.5, 0.7));
-  }
+  const auto data = blobs<T>(n, 1.5, 3);
+  const Tensor<T>& x = data.first;
+  const std::vector<std::int64_t>& y = data.second;
   syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 1, .epochs = 2, .initial_lr = 0.5, .outer_steps = 200,
                                               .outer_lr = 0.05, .lr_lr = 0.05, .real_batch = 64, .seed = 1});
   const auto result = ugd.fit(x, y, 3);
@@ -206,14 +217,9 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step size
 
 TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume continue exactly; monitor", "[synthetic]") {
   using B = distill::EigenBackend<double>;
-  distill::Rng rng(5);
-  const std::size_t n = 90;
-  Tensor<double> x({n, 1, 3, 4});
-  std::vector<std::int64_t> y(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    y[i] = std::int64_t(i % 3);
-    for (std::size_t j = 0; j < 12; ++j) x[i * 12 + j] = rng.normal(j % 3 == i % 3 ? 1.0 : -0.5, 0.7);
-  }
+  const auto data = blobs<double>(90, 1.0, 5);
+  const Tensor<double>& x = data.first;
+  const std::vector<std::int64_t>& y = data.second;
   // Random θ₀ and learned labels, so the per-step draws, both Adam states and the label logits must all survive.
   const syn::UnrolledGdOptions opt{.images_per_class = 1, .steps = 2, .epochs = 2, .theta_mode = syn::ThetaMode::random,
                                    .inits_per_step = 2, .initial_lr = 0.3, .learn_labels = true, .outer_steps = 20,
@@ -223,15 +229,7 @@ TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume co
   for (std::size_t t = 0; t < 2; ++t) CHECK(distill::max_abs_diff(full.images[t], again.images[t]) == 0.0);
 
   TempFile ckpt;
-  struct StopAndSave {
-    std::filesystem::path path;
-    bool on_step(distill::callbacks::TrainingState& s) {
-      if (s.step != 7) return false;
-      s.save_checkpoint(path);
-      return true;
-    }
-  };
-  const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3, StopAndSave{ckpt.path});
+  const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3, StopAndSave{ckpt.path, 7});
   REQUIRE(stopped.loss_history.size() == 7);
   auto resumed_opt = opt;
   resumed_opt.resume_from = ckpt.path;
