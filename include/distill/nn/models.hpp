@@ -77,7 +77,8 @@ struct Mlp {
  * conv 6@5×5 → relu → maxpool 2 → conv 16@5×5 → relu → maxpool 2 → fc 120 → relu → fc 84 → relu → fc classes.
  * A 28×28 input pads the first convolution by 2 (so both 28×28 and 32×32 inputs reach 16×5×5).
  * Weights start Xavier-normal with zero biases, as in that paper's code (init 'xavier', gain 1): unrolled GD from
- * such an init converges several times faster than from PyTorch's default init, whose FC weights are half as large.
+ * such an init converges much faster than from PyTorch's default init, whose FC weights are half as large
+ * (measured: 74 % vs 43 % test accuracy after 500 outer steps of the same fixed-init run).
  * Parameters: conv1, conv2, fc1, fc2, fc3 (".weight", ".bias").
  */
 struct LeNet {
