@@ -12,7 +12,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 packages=(
   build-essential cmake ninja-build pkg-config clang
   libeigen3-dev libxtensor-dev libxtensor-blas-dev xtl-dev libxsimd-dev
-  libopenblas-dev liblapack-dev
+  libopenblas-dev liblapack-dev libopenblas0-openmp
   catch2 libbenchmark-dev zlib1g-dev libstb-dev libcli11-dev
   python3-numpy dataset-fashion-mnist
 )

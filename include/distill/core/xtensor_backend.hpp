@@ -82,7 +82,23 @@ struct XtensorBackend {
     double acc = 0;
     for (std::size_t i = 0; i < n; i += 4096) {
       const std::size_t len = std::min<std::size_t>(4096, n - i);
+#if defined(XTENSOR_USE_XSIMD)
+      // xsimd directly: the lazy xt::sum(a * b) ran at about 1 ns per element (the squared row norms of a KIP step's
+      // 5000 targets took 2 ms); two FMA accumulators per 4096-block, the blocks summed in double.
+      using Batch = xsimd::batch<T>;
+      constexpr std::size_t w = Batch::size;
+      Batch s0(T(0)), s1(T(0));
+      std::size_t k = 0;
+      for (; k + 2 * w <= len; k += 2 * w) {
+        s0 = xsimd::fma(Batch::load_unaligned(x + i + k), Batch::load_unaligned(y + i + k), s0);
+        s1 = xsimd::fma(Batch::load_unaligned(x + i + k + w), Batch::load_unaligned(y + i + k + w), s1);
+      }
+      T tail = 0;
+      for (; k < len; ++k) tail += x[i + k] * y[i + k];
+      acc += double(xsimd::hadd(s0 + s1)) + double(tail);
+#else
       acc += double(xt::sum(vec(x + i, len) * vec(y + i, len))());
+#endif
     }
     return acc;
   }

@@ -28,6 +28,14 @@
 
 namespace distill::kernels::detail {
 
+// GCC does not inline these one-liners on simd packs by itself (the packs then go through memory on every call,
+// which made the NTK pass 3× slower); force it.
+#if defined(__GNUC__)
+#define DISTILL_LANE_INLINE [[gnu::always_inline]] inline
+#else
+#define DISTILL_LANE_INLINE inline
+#endif
+
 /// Lane operations for a value type V: a scalar float/double, or a std::experimental::simd pack.
 template <class V>
 struct Lanes;
@@ -36,14 +44,14 @@ template <std::floating_point T>
 struct Lanes<T> {
   using Scalar = T;
   static constexpr std::size_t size = 1;
-  static T load(const T* p) { return *p; }
-  static void store(T v, T* p) { *p = v; }
-  static T select(bool m, T a, T b) { return m ? a : b; }
-  static T min(T a, T b) { return std::min(a, b); }
-  static T max(T a, T b) { return std::max(a, b); }
-  static T sqrt(T a) { return std::sqrt(a); }
-  static T abs(T a) { return std::abs(a); }
-  static double sum(T a) { return double(a); }
+  DISTILL_LANE_INLINE static T load(const T* p) { return *p; }
+  DISTILL_LANE_INLINE static void store(T v, T* p) { *p = v; }
+  DISTILL_LANE_INLINE static T select(bool m, T a, T b) { return m ? a : b; }
+  DISTILL_LANE_INLINE static T min(T a, T b) { return std::min(a, b); }
+  DISTILL_LANE_INLINE static T max(T a, T b) { return std::max(a, b); }
+  DISTILL_LANE_INLINE static T sqrt(T a) { return std::sqrt(a); }
+  DISTILL_LANE_INLINE static T abs(T a) { return std::abs(a); }
+  DISTILL_LANE_INLINE static double sum(T a) { return double(a); }
 };
 
 #if DISTILL_KERNELS_HAS_SIMD
@@ -53,18 +61,18 @@ struct Lanes<stdx::simd<T, Abi>> {
   using V = stdx::simd<T, Abi>;
   using Scalar = T;
   static constexpr std::size_t size = V::size();
-  static V load(const T* p) { return V(p, stdx::element_aligned); }
-  static void store(const V& v, T* p) { v.copy_to(p, stdx::element_aligned); }
-  static V select(const typename V::mask_type& m, const V& a, const V& b) {
+  DISTILL_LANE_INLINE static V load(const T* p) { return V(p, stdx::element_aligned); }
+  DISTILL_LANE_INLINE static void store(const V& v, T* p) { v.copy_to(p, stdx::element_aligned); }
+  DISTILL_LANE_INLINE static V select(const typename V::mask_type& m, const V& a, const V& b) {
     V r = b;
     stdx::where(m, r) = a;
     return r;
   }
-  static V min(const V& a, const V& b) { return stdx::min(a, b); }
-  static V max(const V& a, const V& b) { return stdx::max(a, b); }
-  static V sqrt(const V& a) { return stdx::sqrt(a); }
-  static V abs(const V& a) { return stdx::abs(a); }
-  static double sum(const V& a) { return double(stdx::reduce(a)); }
+  DISTILL_LANE_INLINE static V min(const V& a, const V& b) { return stdx::min(a, b); }
+  DISTILL_LANE_INLINE static V max(const V& a, const V& b) { return stdx::max(a, b); }
+  DISTILL_LANE_INLINE static V sqrt(const V& a) { return stdx::sqrt(a); }
+  DISTILL_LANE_INLINE static V abs(const V& a) { return stdx::abs(a); }
+  DISTILL_LANE_INLINE static double sum(const V& a) { return double(stdx::reduce(a)); }
 };
 //! The widest native pack of T (float: 16 lanes with AVX-512, 8 with AVX2).
 template <class T>
@@ -84,7 +92,7 @@ inline constexpr bool use_pack = false;
  * float rounding), branch-free so it vectorises. Double: std::acos.
  */
 template <class V>
-V acos_of(const V& c) {
+DISTILL_LANE_INLINE V acos_of(const V& c) {
   using L = Lanes<V>;
   using T = typename L::Scalar;
   if constexpr (std::is_same_v<T, double>) {
