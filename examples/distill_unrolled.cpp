@@ -16,12 +16,11 @@
 #include "distill/synthetic/unrolled_gd.hpp"
 
 namespace dd = distill;
-using B = dd::EigenBackend<float>;
 using T = float;
 
 namespace {
 
-template <class M>
+template <class B, class M>
 double accuracy(const M& model, const dd::nn::Params<T>& params, const dd::LabeledData<T>& test) {
   return dd::eval::evaluate<B>(model, params, test).accuracy;
 }
@@ -60,18 +59,23 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", checkpoint_every, "outer steps between checkpoints");
   app.add_option("--resume", opt.resume_from, "continue from a checkpoint written by --checkpoint");
   app.add_option("--out", out, "output prefix: <out>.npz and <out>.png");
+  std::string backend = "eigen";
+  app.add_option("--backend", backend, "tensor backend: eigen, or xtensor (its GEMM is xtensor-blas / OpenBLAS)")
+      ->check(CLI::IsMember({"eigen", "xtensor"}))->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
   opt.memory = memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
 
+  // The whole job, for one backend B.
+  auto job = [&]<class B>() -> int {
   try {
     auto train = dd::io::load_dataset<T>(dataset, "train");
     auto test = dd::io::load_dataset<T>(dataset, "test");
     const auto norm = dd::io::standardize({&train.images, &test.images});  // saved with the set
     std::cout << "distill_unrolled: " << dataset << " train " << train.size() << ", test " << test.size() << "; LeNet, "
               << opt.images_per_class << " image(s)/class x " << opt.steps << " step(s) x " << opt.epochs
-              << " epoch(s), theta0 " << theta << ", memory " << memory << "\n";
+              << " epoch(s), theta0 " << theta << ", memory " << memory << ", " << backend << " backend\n";
 
     const dd::nn::LeNet model{};
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
@@ -79,12 +83,12 @@ int main(int argc, char** argv) {
       // fixed: the init the images are learned for; random: 4 inits never seen in distillation (a quick look).
       ugd.set_monitor(eval_every, [&](const dd::synthetic::UnrolledGdResult<T>& set, dd::callbacks::TrainingState& state) {
         if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
-          state.metrics["test_acc"] = accuracy(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), test);
+          state.metrics["test_acc"] = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), test);
           return;
         }
         dd::Rng rng(opt.seed + 0x5eed);
         double sum = 0;
-        for (int i = 0; i < 4; ++i) sum += accuracy(model, dd::synthetic::apply_distilled<B>(model, model.init<B>(rng), set), test);
+        for (int i = 0; i < 4; ++i) sum += accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, model.template init<B>(rng), set), test);
         state.metrics["test_acc"] = sum / 4;
       });
     }
@@ -105,16 +109,16 @@ int main(int argc, char** argv) {
 
     if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
       const auto& theta0 = *ugd.fixed_init();
-      const double before = accuracy(model, theta0, test);
-      const double after = accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test);
+      const double before = accuracy<B>(model, theta0, test);
+      const double after = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test);
       std::cout << std::setprecision(2) << "test accuracy, fixed init: before " << 100 * before << " %, after "
                 << opt.steps * opt.epochs << " distilled steps " << 100 * after << " %\n";
     } else {
       dd::Rng rng(opt.seed + 0x5eed);  // inits never seen during distillation
       std::vector<double> accs;
       for (std::size_t i = 0; i < eval_inits; ++i) {
-        const auto theta0 = model.init<B>(rng);
-        accs.push_back(accuracy(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test));
+        const auto theta0 = model.template init<B>(rng);
+        accs.push_back(accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test));
       }
       double m = 0, v = 0;
       for (double a : accs) m += a / double(accs.size());
@@ -137,4 +141,15 @@ int main(int argc, char** argv) {
     std::cerr << "distill_unrolled: " << e.what() << '\n';
     return 1;
   }
+  return 0;
+  };
+#if DISTILL_HAS_XTENSOR
+  if (backend == "xtensor") return job.template operator()<dd::XtensorBackend<float>>();
+#else
+  if (backend == "xtensor") {
+    std::cerr << "distill_unrolled: this build has no xtensor backend (xtensor, xtensor-blas and BLAS not found)\n";
+    return 1;
+  }
+#endif
+  return job.template operator()<dd::EigenBackend<float>>();
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Forward + backward throughput of the evaluation nets (LeNet, ConvNet-3) at batch 256 on MNIST-sized input,
-// float, Eigen backend: images/s and GFLOP/s, with a GEMM of ConvNet-3's biggest layer as the peak reference.
+// float, both backends (Eigen; xtensor with OpenBLAS): images/s and GFLOP/s, with a GEMM of ConvNet-3's biggest layer as the peak reference.
 //
 //   build/benchmarks/nn/bench_nets --benchmark_counters_tabular=true   (prints the float GEMM peak it compares to)
 //
@@ -12,7 +12,10 @@
 
 namespace ad = distill::ad;
 namespace nn = distill::nn;
-using B = distill::EigenBackend<float>;
+using Eigen32 = distill::EigenBackend<float>;
+#if DISTILL_HAS_XTENSOR
+using Xt32 = distill::XtensorBackend<float>;
+#endif
 using T = float;
 
 namespace {
@@ -41,7 +44,7 @@ double lenet_flops(double n) {
   return step_flops({conv_macs(n, 1, 6, 28, 5), conv_macs(n, 6, 16, 10, 5), n * 400 * 120, n * 120 * 84, n * 84 * 10});
 }
 
-template <class M>
+template <class B, class M>
 void train_step_bench(benchmark::State& state, const M& model, double flops) {
   const std::size_t n = std::size_t(state.range(0));
   distill::Rng rng(0);
@@ -67,14 +70,17 @@ void train_step_bench(benchmark::State& state, const M& model, double flops) {
   distill::bench::report_flops(state, flops);  // GFLOPS and fraction_of_peak (the machine's float GEMM peak)
 }
 
+template <class B>
 void BM_LeNet_train_step(benchmark::State& state) {
-  train_step_bench(state, nn::LeNet{}, lenet_flops(double(state.range(0))));
+  train_step_bench<B>(state, nn::LeNet{}, lenet_flops(double(state.range(0))));
 }
+template <class B>
 void BM_ConvNet3_train_step(benchmark::State& state) {
-  train_step_bench(state, nn::ConvNet{}, convnet3_flops(double(state.range(0))));
+  train_step_bench<B>(state, nn::ConvNet{}, convnet3_flops(double(state.range(0))));
 }
 
 // Forward only, for comparison with the PyTorch figure (≈1.2 s per 256-image forward).
+template <class B>
 void BM_ConvNet3_forward(benchmark::State& state) {
   const std::size_t n = std::size_t(state.range(0));
   const nn::ConvNet model{};
@@ -94,6 +100,7 @@ void BM_ConvNet3_forward(benchmark::State& state) {
 }
 
 // The GEMM peak reference: ConvNet-3's second convolution as one GEMM, [128 × 1152] · [1152 × 196·n/8].
+template <class B>
 void BM_gemm_reference(benchmark::State& state) {
   const std::size_t m = 128, k = 1152, n = 196 * 32;
   distill::Rng rng(0);
@@ -111,8 +118,13 @@ void BM_gemm_reference(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_gemm_reference)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_LeNet_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ConvNet3_forward)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ConvNet3_train_step)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+#define DISTILL_NET_BENCHMARKS(B)                                                                        \
+  BENCHMARK_TEMPLATE(BM_gemm_reference, B)->Unit(benchmark::kMillisecond)->UseRealTime();                \
+  BENCHMARK_TEMPLATE(BM_LeNet_train_step, B)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();    \
+  BENCHMARK_TEMPLATE(BM_ConvNet3_forward, B)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();    \
+  BENCHMARK_TEMPLATE(BM_ConvNet3_train_step, B)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime()
+DISTILL_NET_BENCHMARKS(Eigen32);
+#if DISTILL_HAS_XTENSOR
+DISTILL_NET_BENCHMARKS(Xt32);
+#endif
 DISTILL_BENCHMARK_MAIN();

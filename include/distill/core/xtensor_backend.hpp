@@ -27,6 +27,12 @@ template <std::floating_point T>
 struct XtensorBackend {
   using Scalar = T;
   static constexpr std::string_view name = std::is_same_v<T, float> ? "xtensor<float>" : "xtensor<double>";
+  /// An OpenMP build of OpenBLAS runs single-threaded inside an OpenMP region, so the loops over the batch may call
+  /// the GEMM from their threads; the pthreads build would start its own pool from every thread. distill's CMake
+  /// target defines DISTILL_BLAS_OPENMP=1 when it links the OpenMP build (see DISTILL_PREFER_OPENMP_BLAS).
+#if defined(DISTILL_BLAS_OPENMP) && DISTILL_BLAS_OPENMP
+  static constexpr bool gemm_in_parallel_region = true;
+#endif
 
   static auto vec(T* p, std::size_t n) {
     return xt::adapt<xt::layout_type::row_major>(p, n, xt::no_ownership(), std::array<std::size_t, 1>{n});
