@@ -5,6 +5,7 @@
 
 #include "distill/nn.hpp"
 #include "support/backends.hpp"
+#include "support/temp_file.hpp"
 
 namespace ad = distill::ad;
 namespace nn = distill::nn;
@@ -39,7 +40,8 @@ TEMPLATE_TEST_CASE("Params: NPZ round trip keeps names, order, shapes and bytes"
   // ConvNet names sort differently from their order (classifier < conv0), so the order must come from the file.
   const nn::ConvNet net{.width = 4, .depth = 2, .image_size = 8};
   const auto p = net.template init<B>(rng);
-  const auto path = std::filesystem::temp_directory_path() / ("distill_params_test_" + std::string(B::name.substr(0, 5)) + ".npz");
+  const TempFile file("distill_params_test");  // unique: the backends' cases run as parallel processes
+  const auto& path = file.path;
   nn::save_params(path, p);
   const auto q = nn::load_params<T>(path);
   REQUIRE(q.names == p.names);
@@ -55,7 +57,6 @@ TEMPLATE_TEST_CASE("Params: NPZ round trip keeps names, order, shapes and bytes"
   distill::Rng rng2(2);
   const auto other = nn::ConvNet{.width = 8, .depth = 2, .image_size = 8}.template init<B>(rng2);
   CHECK_THROWS_WITH(nn::check_same_layout(q, other), Catch::Contains("conv0.weight"));
-  std::filesystem::remove(path);
 }
 
 TEST_CASE("Params: save/load errors", "[nn][params][io]") {

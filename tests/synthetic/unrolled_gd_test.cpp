@@ -10,6 +10,7 @@
 #include "distill/synthetic/unrolled_gd.hpp"
 #include "support/backends.hpp"
 #include "support/stop_and_save.hpp"
+#include "support/temp_file.hpp"
 #include "support/tolerances.hpp"
 
 namespace ad = distill::ad;
@@ -141,16 +142,6 @@ std::pair<Tensor<T>, std::vector<std::int64_t>> blobs(std::size_t n, double high
   return {x, y};
 }
 
-//! A unique file name in the temp directory, removed on destruction.
-struct TempFile {
-  std::filesystem::path path = std::filesystem::temp_directory_path() /
-                               ("distill_unrolled_gd_test_" + std::to_string(std::random_device{}()) + ".npz");
-  ~TempFile() {
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
-  }
-};
-
 }  // namespace
 
 TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through 3 steps x 2 epochs (MLP) vs finite differences",
@@ -228,7 +219,7 @@ TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume co
   const auto again = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3);
   for (std::size_t t = 0; t < 2; ++t) CHECK(distill::max_abs_diff(full.images[t], again.images[t]) == 0.0);
 
-  TempFile ckpt;
+  const TempFile ckpt("distill_unrolled_gd_test");
   const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3, StopAndSave{ckpt.path, 7});
   REQUIRE(stopped.loss_history.size() == 7);
   auto resumed_opt = opt;
@@ -370,7 +361,7 @@ TEMPLATE_TEST_CASE("to_distilled_set: a round trip through io::save_distilled / 
   using T = TestType;
   for (const bool learned : {false, true}) {
     const auto set = syn::to_distilled_set(hand_made_result<T>(learned), 0.1307, 0.3081, "{\"steps\": 2}");
-    const TempFile file;
+    const TempFile file("distill_unrolled_gd_test");
     io::save_distilled(file.path, set);
     const auto back = io::load_distilled<T>(file.path);
     CHECK(back.images.shape() == set.images.shape());
