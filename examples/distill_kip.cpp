@@ -3,8 +3,8 @@
 // 2021) on the infinite-width FC NTK, and prints the KRR test accuracy before (random real images) and after.
 // The defaults (2500 Adam steps, lr 0.08 with cosine decay, depth-3 NTK, reg 1e-6, 5000 targets per step) were
 // tuned on MNIST at 10 images per class with --learn-labels. Measured on a 2-core AVX2 machine: 97.37 % KRR test
-// accuracy after 2500 steps (78 s), 97.25 % after --steps 1500 (45 s end to end; 54 s in an earlier session), 97.52 % after --steps 5000; the
-// paper's lr 0.01 at a constant rate reached 96.84 % after 1000 steps and 97.17 % after 3000.
+// accuracy after 2500 steps (78 s), 97.25 % after --steps 1500 (45 s end to end), 97.52 % after --steps 5000;
+// the paper's lr 0.01 at a constant rate reached 96.84 % after 1000 steps and 97.17 % after 3000.
 //
 //   distill_kip --dataset mnist --ipc 10 --learn-labels --out mnist_kip_ipc10
 //       -> mnist_kip_ipc10.npz (np.load-able distilled set) and mnist_kip_ipc10.png (one row per class)
