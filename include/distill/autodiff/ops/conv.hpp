@@ -9,8 +9,9 @@
  *
  * conv2d runs per sample (in parallel over the batch where the backend allows): im2col of one image into a
  * cache-sized scratch block, then one GEMM that writes NCHW directly — no batch-sized im2col matrix, no
- * transpose. Its input and weight gradients are ops of their own whose backwards close the set, and max pooling
- * is a gather at constant argmax positions, so every op here is differentiable to any order (what unrolled
+ * transpose. Layers with few taps per output (LeNet's, ConvNet's first) take a direct convolution instead
+ * (core/detail/direct_conv.hpp), for the forward pass and both gradients. conv2d's input and weight gradients
+ * are ops of their own whose backwards close the set, and max pooling is a gather at constant argmax positions, so every op here is differentiable to any order (what unrolled
  * dataset distillation needs through a ConvNet). The batch im2col/col2im pair stays available as ops.
  */
 
@@ -18,12 +19,14 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
 #include "distill/autodiff/ops/broadcast.hpp"
+#include "distill/core/detail/direct_conv.hpp"
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/shape.hpp"
 
@@ -77,12 +80,12 @@ Var<B> col2im(const Var<B>& cols, const ConvGeometry& g) {
 
 namespace detail {
 
-/// Runs body(sample, scratch) for every sample of the batch: in parallel over samples when the backend's GEMM may
-/// run inside an OpenMP region (one im2col scratch buffer per thread, in cache), serially otherwise.
+/// Runs body(sample, scratch) for every sample of the batch, with one scratch buffer per thread (in cache): in
+/// parallel over samples unless the body calls a GEMM that the backend cannot run inside an OpenMP region.
 template <Backend B, class Body>
-void for_each_sample(std::size_t batch, std::size_t scratch_size, Body body) {
+void for_each_sample(std::size_t batch, std::size_t scratch_size, Body body, bool calls_gemm = true) {
   using T = typename B::Scalar;
-  if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
+  if (!calls_gemm || BackendTraits<B>::gemm_in_parallel_region) {
 #pragma omp parallel if (batch > 1)
     {
       auto scratch = Tensor<T>::empty(Shape{scratch_size});  // from the buffer pool: no page faults, no zeroing
@@ -108,6 +111,14 @@ Tensor<typename B::Scalar> conv_forward(const Tensor<typename B::Scalar>& x, con
   using T = typename B::Scalar;
   const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   auto y = Tensor<T>::empty(Shape{g.batch, o, g.out_h(), g.out_w()});
+  if (distill::detail::DirectConv<T>::applies(g)) {  // few taps per output: no im2col, no GEMM (core/detail/direct_conv.hpp)
+    const distill::detail::DirectConv<T> direct(g, o);
+    for_each_sample<B>(
+        g.batch, direct.scratch_size(),
+        [&](std::size_t n, T* scratch) { direct.forward(x.data() + n * in, w.data(), bias, y.data() + n * o * p, scratch); },
+        /*calls_gemm=*/false);
+    return y;
+  }
   const ConvGeometry g1 = one_sample(g);
   for_each_sample<B>(g.batch, ckk * p, [&](std::size_t n, T* cols) {
     B::im2col(g1, x.data() + n * in, cols);
@@ -127,6 +138,19 @@ Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, 
   using T = typename B::Scalar;
   const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
+  using Direct = distill::detail::DirectConv<T>;
+  if (Direct::applies(g) && Direct::applies(Direct::transposed(g, o))) {
+    // The transposed convolution as a direct one: dy padded by k − 1 − pad, with the flipped, transposed weights.
+    const ConvGeometry gt = Direct::transposed(g, o);
+    auto wt = Tensor<T>::empty(Shape{g.channels, o, g.kernel_h, g.kernel_w});
+    Direct::flip_transpose(w.data(), o, g.channels, g.kernel_h, g.kernel_w, wt.data());
+    const Direct direct(gt, g.channels);
+    for_each_sample<B>(
+        g.batch, direct.scratch_size(),
+        [&](std::size_t n, T* scratch) { direct.forward(y.data() + n * o * p, wt.data(), nullptr, x.data() + n * in, scratch); },
+        /*calls_gemm=*/false);
+    return x;
+  }
   const ConvGeometry g1 = one_sample(g);
   for_each_sample<B>(g.batch, ckk * p, [&](std::size_t n, T* cols) {
     B::gemm(Gemm<T>{true, false, ckk, p, o, T(1), w.data(), ckk, y.data() + n * o * p, p, T(0), cols, p});
@@ -143,23 +167,29 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
   const std::size_t o = w_shape[0], ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   Tensor<T> w(w_shape);
   const ConvGeometry g1 = one_sample(g);
-  // Scratch per thread: the im2col block, then this thread's partial weight gradient.
+  std::optional<distill::detail::DirectConv<T>> direct;
+  if (distill::detail::DirectConv<T>::applies(g)) direct.emplace(g, o);
+  const std::size_t scratch_size = (direct ? direct->scratch_size() : ckk * p) + o * ckk;
+  // Scratch per thread: the im2col block (or the direct path's padded sample), then this thread's partial gradient.
   std::mutex merge;
   auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch) {
-    T* cols = scratch;
-    T* partial = scratch + ckk * p;
+    T* partial = scratch + (scratch_size - o * ckk);
     std::fill_n(partial, o * ckk, T(0));
     for (std::size_t n = begin; n < end; ++n) {
-      B::im2col(g1, x.data() + n * in, cols);
-      B::gemm(Gemm<T>{false, true, o, ckk, p, T(1), y.data() + n * o * p, p, cols, p, T(1), partial, ckk});
+      if (direct) {
+        direct->accumulate_weight_grad(x.data() + n * in, y.data() + n * o * p, partial, scratch);
+      } else {
+        B::im2col(g1, x.data() + n * in, scratch);
+        B::gemm(Gemm<T>{false, true, o, ckk, p, T(1), y.data() + n * o * p, p, scratch, p, T(1), partial, ckk});
+      }
     }
     std::lock_guard<std::mutex> lock(merge);
     B::axpby(T(1), partial, T(1), w.data(), w.size());
   };
-  if constexpr (BackendTraits<B>::gemm_in_parallel_region) {
+  if (direct || BackendTraits<B>::gemm_in_parallel_region) {
 #pragma omp parallel if (g.batch > 1)
     {
-      auto scratch = Tensor<T>::empty(Shape{ckk * p + o * ckk});
+      auto scratch = Tensor<T>::empty(Shape{scratch_size});
       std::size_t threads = 1, id = 0;
 #if defined(_OPENMP)
       threads = std::size_t(omp_get_num_threads());
@@ -168,7 +198,7 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
       accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data());
     }
   } else {
-    auto scratch = Tensor<T>::empty(Shape{ckk * p + o * ckk});
+    auto scratch = Tensor<T>::empty(Shape{scratch_size});
     accumulate(0, g.batch, scratch.data());
   }
   return w;

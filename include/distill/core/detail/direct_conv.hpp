@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_CORE_DETAIL_DIRECT_CONV_HPP
+#define DISTILL_CORE_DETAIL_DIRECT_CONV_HPP
+
+/**
+ * @file
+ * Direct (im2col-free) stride-1 convolution of one sample, for layers with a few hundred taps per output at most
+ * (C·kh·kw ≤ 512): LeNet's two layers (25 and 150 taps) and ConvNet's first (9). The input gradient of such a
+ * layer is a direct convolution too (of dy with the flipped, transposed weights), and so is its weight gradient.
+ *
+ * Why: there im2col + GEMM fits badly. The GEMMs are small (LeNet's: 6 or 16 output channels, 100–784 positions,
+ * an inner dimension of 25–150), so the BLAS spends its time packing and zeroing, and im2col (a 40–112-byte copy
+ * per kernel row and output row) and col2im were over a third of an unrolled-GD outer step, whose cost is the real
+ * batch's forward pass and weight gradient through LeNet.
+ *
+ * How: the sample is copied, zero-padded, into a buffer of row pitch Wp = W + 2·pad_w, and the output is computed
+ * at every "virtual" position q = i·Wp + j with j < Wp rather than j < OW. Tap (c, ky, kx) then reads
+ * xp[c·S + ky·Wp + kx + q] for contiguous q: the convolution becomes a 1-D one over the flattened image, in whole
+ * SIMD packs and without edge cases. The columns j ≥ OW are garbage that the forward pass drops and that the
+ * weight gradient multiplies by a zero dy. The waste is (Wp − OW)/Wp: 4/32 for LeNet's first layer, 4/14 for its
+ * second, 2/30 for ConvNet's first.
+ *
+ * Register blocking: outputs accumulate in registers for `kOutBlock` output channels × 2 packs of positions
+ * (forward), or for `kOutBlock` channels × 2 taps (weight gradient). Each tap then costs 2 loads of the image and
+ * `kOutBlock` broadcasts of the weight per 2·kOutBlock multiply-adds.
+ */
+
+#include <algorithm>
+#include <vector>
+#include <cstddef>
+
+#include "distill/core/backend.hpp"
+#include "distill/core/error.hpp"
+#include "distill/core/detail/simd.hpp"
+
+namespace distill::detail {
+
+/// One sample's direct convolution for a fixed geometry: forward (y = W ⋆ x + b) and the weight gradient
+/// (dW += dy ⋆ x). The caller provides `scratch_size()` elements of scratch per concurrent call.
+template <class T>
+class DirectConv {
+ public:
+  //! The most taps per output (C·kh·kw) taken by the direct path. Past it (ConvNet's 128-channel layers: 1152)
+  //! the GEMM has a long inner dimension, blocks for cache and wastes no garbage columns, so it wins.
+  static constexpr std::size_t kMaxTaps = 512;
+  //! Output channels accumulated together in registers.
+  static constexpr std::size_t kOutBlock = 4;
+
+  //! Whether the direct path takes this geometry: stride 1, few taps per output, padding below the kernel size
+  //! (so that the input gradient is a direct convolution too, see transposed()).
+  static bool applies(const ConvGeometry& g) {
+    return g.stride_h == 1 && g.stride_w == 1 && g.col_rows() <= kMaxTaps && g.pad_h < g.kernel_h &&
+           g.pad_w < g.kernel_w;
+  }
+
+  /**
+   * The geometry whose forward convolution is the input gradient of g (stride 1): dy [O, OH, OW], padded by
+   * k − 1 − pad, convolved with the flipped, transposed weights (see flip_transpose()) gives dx [C, H, W].
+   */
+  static ConvGeometry transposed(const ConvGeometry& g, std::size_t out_channels) {
+    return ConvGeometry{g.batch, out_channels, g.out_h(), g.out_w(), g.kernel_h, g.kernel_w, 1, 1,
+                        g.kernel_h - 1 - g.pad_h, g.kernel_w - 1 - g.pad_w};
+  }
+
+  //! wt[c][o][ky][kx] = w[o][c][kh−1−ky][kw−1−kx]: the weights of transposed(g).
+  static void flip_transpose(const T* w, std::size_t out_channels, std::size_t channels, std::size_t kh,
+                             std::size_t kw, T* wt) {
+    for (std::size_t o = 0; o < out_channels; ++o)
+      for (std::size_t c = 0; c < channels; ++c)
+        for (std::size_t ky = 0; ky < kh; ++ky)
+          for (std::size_t kx = 0; kx < kw; ++kx)
+            wt[((c * out_channels + o) * kh + ky) * kw + kx] = w[((o * channels + c) * kh + kh - 1 - ky) * kw + kw - 1 - kx];
+  }
+
+  DirectConv(const ConvGeometry& g, std::size_t out_channels)
+      : g_(g), out_(out_channels), taps_(g.col_rows()), oh_(g.out_h()), ow_(g.out_w()),
+        pitch_(g.width + 2 * g.pad_w), plane_((g.height + 2 * g.pad_h) * pitch_),
+        positions_(round_up(oh_ * pitch_, kBlock)),
+        // Reads reach C·S + (positions − OH·Wp) + kw − 2 at most (a garbage position of the last channel).
+        padded_size_(g.channels * plane_ + (positions_ - oh_ * pitch_) + g.kernel_w) {
+    DISTILL_CHECK(applies(g), "DirectConv: geometry with ", taps_, " taps and stride ", g.stride_h, "x", g.stride_w,
+                  " is not for the direct path (check DirectConv::applies first)");
+    offset_.resize(taps_);
+    for (std::size_t c = 0, t = 0; c < g.channels; ++c)
+      for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < g.kernel_w; ++kx, ++t) offset_[t] = c * plane_ + ky * pitch_ + kx;
+  }
+
+  //! Scratch elements one call needs: the padded sample, then kOutBlock staged output planes.
+  std::size_t scratch_size() const { return padded_size_ + kOutBlock * positions_; }
+
+  //! y = W ⋆ x (+ bias): x one sample [C, H, W], w [O, C, kh, kw], y [O, OH, OW]; bias may be null.
+  void forward(const T* x, const T* w, const T* bias, T* y, T* scratch) const {
+    T* xp = scratch;
+    T* stage = scratch + padded_size_;
+    pad(x, xp);
+    for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
+      const std::size_t nb = std::min(kOutBlock, out_ - o0);
+      dispatch(nb, [&]<std::size_t NB>() { forward_block<NB>(xp, w + o0 * taps_, bias ? bias + o0 : nullptr, stage); });
+      for (std::size_t b = 0; b < nb; ++b)
+        for (std::size_t i = 0; i < oh_; ++i)
+          std::copy_n(stage + b * positions_ + i * pitch_, ow_, y + ((o0 + b) * oh_ + i) * ow_);
+    }
+  }
+
+  //! dw += dy ⋆ x: x one sample [C, H, W], dy [O, OH, OW], dw [O, C, kh, kw].
+  void accumulate_weight_grad(const T* x, const T* dy, T* dw, T* scratch) const {
+    T* xp = scratch;
+    T* stage = scratch + padded_size_;
+    pad(x, xp);
+    for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
+      const std::size_t nb = std::min(kOutBlock, out_ - o0);
+      // dy in the virtual layout, zero at the garbage positions so they add nothing.
+      std::fill_n(stage, nb * positions_, T(0));
+      for (std::size_t b = 0; b < nb; ++b)
+        for (std::size_t i = 0; i < oh_; ++i)
+          std::copy_n(dy + ((o0 + b) * oh_ + i) * ow_, ow_, stage + b * positions_ + i * pitch_);
+      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB>(xp, stage, dw + o0 * taps_); });
+    }
+  }
+
+ private:
+  using V = Pack<T>;
+  using L = Lanes<V>;
+  static constexpr std::size_t kLanes = L::size;
+  static constexpr std::size_t kBlock = 2 * kLanes;  //!< positions per forward register block
+
+  static std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
+
+  //! Calls f.template operator()<nb>() for nb in 1..kOutBlock, so every block size has its own unrolled kernel.
+  template <class F>
+  static void dispatch(std::size_t nb, F&& f) {
+    static_assert(kOutBlock == 4);
+    switch (nb) {
+      case 4: f.template operator()<4>(); break;
+      case 3: f.template operator()<3>(); break;
+      case 2: f.template operator()<2>(); break;
+      default: f.template operator()<1>(); break;
+    }
+  }
+
+  //! x into the zeroed, padded buffer (row pitch Wp, channel stride S, zero tail for the garbage reads).
+  void pad(const T* x, T* xp) const {
+    std::fill_n(xp, padded_size_, T(0));
+    for (std::size_t c = 0; c < g_.channels; ++c)
+      for (std::size_t h = 0; h < g_.height; ++h)
+        std::copy_n(x + (c * g_.height + h) * g_.width, g_.width,
+                    xp + c * plane_ + (h + g_.pad_h) * pitch_ + g_.pad_w);
+  }
+
+  //! stage[b][q] = bias[b] + Σ_t w[b][t] · xp[offset[t] + q] for NB channels, all virtual positions q.
+  template <std::size_t NB>
+  void forward_block(const T* xp, const T* w, const T* bias, T* stage) const {
+    for (std::size_t q = 0; q < positions_; q += kBlock) {
+      V acc[NB][2];
+      for (std::size_t b = 0; b < NB; ++b) acc[b][0] = acc[b][1] = V(bias ? bias[b] : T(0));
+      for (std::size_t t = 0; t < taps_; ++t) {
+        const T* p = xp + offset_[t] + q;
+        const V x0 = L::load(p), x1 = L::load(p + kLanes);
+        for (std::size_t b = 0; b < NB; ++b) {
+          const V wb = V(w[b * taps_ + t]);
+          acc[b][0] += wb * x0;
+          acc[b][1] += wb * x1;
+        }
+      }
+      for (std::size_t b = 0; b < NB; ++b) {
+        L::store(acc[b][0], stage + b * positions_ + q);
+        L::store(acc[b][1], stage + b * positions_ + q + kLanes);
+      }
+    }
+  }
+
+  //! dw[b][t] += Σ_q stage[b][q] · xp[offset[t] + q] for NB channels, two taps per pass.
+  template <std::size_t NB>
+  void weight_grad_block(const T* xp, const T* stage, T* dw) const {
+    std::size_t t = 0;
+    for (; t + 2 <= taps_; t += 2) weight_grad_taps<NB, 2>(xp, stage, dw, t);
+    if (t < taps_) weight_grad_taps<NB, 1>(xp, stage, dw, t);
+  }
+
+  template <std::size_t NB, std::size_t NT>
+  void weight_grad_taps(const T* xp, const T* stage, T* dw, std::size_t t) const {
+    V acc[NB][NT];
+    for (std::size_t b = 0; b < NB; ++b)
+      for (std::size_t k = 0; k < NT; ++k) acc[b][k] = V(T(0));
+    for (std::size_t q = 0; q < positions_; q += kLanes) {
+      V x[NT];
+      for (std::size_t k = 0; k < NT; ++k) x[k] = L::load(xp + offset_[t + k] + q);
+      for (std::size_t b = 0; b < NB; ++b) {
+        const V d = L::load(stage + b * positions_ + q);
+        for (std::size_t k = 0; k < NT; ++k) acc[b][k] += d * x[k];
+      }
+    }
+    for (std::size_t b = 0; b < NB; ++b)
+      for (std::size_t k = 0; k < NT; ++k) dw[b * taps_ + t + k] += T(L::sum(acc[b][k]));
+  }
+
+  ConvGeometry g_;
+  std::size_t out_, taps_, oh_, ow_, pitch_, plane_, positions_, padded_size_;
+  std::vector<std::size_t> offset_;  //!< tap t = (c, ky, kx) → c·S + ky·Wp + kx
+};
+
+}  // namespace distill::detail
+
+#endif  // DISTILL_CORE_DETAIL_DIRECT_CONV_HPP

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: MIT
+// Tests for include/distill/core/detail/direct_conv.hpp: the im2col-free stride-1 convolution of layers with few
+// taps (LeNet's and ConvNet's first layers) against a convolution and a weight gradient written from their
+// definitions, in float and double, over geometries that reach every register-block size (1–4 output channels
+// left over), padding and none, H ≠ W, and several channels; plus the rule that picks the path.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include "distill/core/detail/direct_conv.hpp"
+#include "distill/core/rng.hpp"
+#include "support/tolerances.hpp"
+
+namespace dd = distill;
+
+namespace {
+
+struct Case {
+  std::size_t channels, height, width, kernel_h, kernel_w, pad_h, pad_w, out_channels;
+};
+
+dd::ConvGeometry geometry(const Case& c) {
+  return dd::ConvGeometry{1, c.channels, c.height, c.width, c.kernel_h, c.kernel_w, 1, 1, c.pad_h, c.pad_w};
+}
+
+template <class T>
+std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
+  dd::Rng rng(seed);
+  std::vector<T> v(n);
+  for (auto& e : v) e = T(rng.uniform(-1.0, 1.0));
+  return v;
+}
+
+/// x at (c, h, w) of the padded sample, 0 outside the image.
+template <class T>
+double padded_at(const dd::ConvGeometry& g, const std::vector<T>& x, std::size_t c, std::size_t i, std::size_t j) {
+  const long h = long(i) - long(g.pad_h), w = long(j) - long(g.pad_w);
+  if (h < 0 || w < 0 || h >= long(g.height) || w >= long(g.width)) return 0;
+  return double(x[(c * g.height + std::size_t(h)) * g.width + std::size_t(w)]);
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("DirectConv forward and weight gradient match their definitions", "[core][conv][direct]", float,
+                   double) {
+  using T = TestType;
+  const Case c = GENERATE(Case{1, 28, 28, 5, 5, 2, 2, 6},    // LeNet conv1 (blocks of 4 and 2)
+                          Case{1, 28, 28, 3, 3, 1, 1, 9},    // ConvNet conv1 shape, blocks of 4, 4, 1
+                          Case{2, 7, 11, 3, 2, 0, 1, 3},     // H ≠ W, unequal kernel and padding, block of 3
+                          Case{3, 5, 6, 3, 3, 1, 0, 4},      // 27 taps: odd, so the one-tap weight pass runs
+                          Case{1, 4, 4, 1, 1, 0, 0, 5});     // 1×1 kernel
+  const dd::ConvGeometry g = geometry(c);
+  REQUIRE(dd::detail::DirectConv<T>::applies(g));
+  const std::size_t oh = g.out_h(), ow = g.out_w(), taps = g.col_rows(), o = c.out_channels;
+  const auto x = random_values<T>(c.channels * c.height * c.width, 1);
+  const auto w = random_values<T>(o * taps, 2);
+  const auto bias = random_values<T>(o, 3);
+  const auto dy = random_values<T>(o * oh * ow, 4);
+
+  const dd::detail::DirectConv<T> direct(g, o);
+  std::vector<T> scratch(direct.scratch_size(), T(std::nan("")));  // the kernel must not read scratch it did not write
+  std::vector<T> y(o * oh * ow);
+  direct.forward(x.data(), w.data(), bias.data(), y.data(), scratch.data());
+  std::vector<T> dw(o * taps, T(0.5));  // accumulates: starts from a non-zero gradient
+  direct.accumulate_weight_grad(x.data(), dy.data(), dw.data(), scratch.data());
+
+  const double tol = Tolerances<T>::value;
+  for (std::size_t f = 0; f < o; ++f)
+    for (std::size_t i = 0; i < oh; ++i)
+      for (std::size_t j = 0; j < ow; ++j) {
+        double s = double(bias[f]);
+        for (std::size_t ch = 0, t = 0; ch < c.channels; ++ch)
+          for (std::size_t ky = 0; ky < c.kernel_h; ++ky)
+            for (std::size_t kx = 0; kx < c.kernel_w; ++kx, ++t) s += double(w[f * taps + t]) * padded_at(g, x, ch, i + ky, j + kx);
+        INFO("forward at channel " << f << ", (" << i << ", " << j << ")");
+        REQUIRE(std::abs(double(y[(f * oh + i) * ow + j]) - s) <= tol * (1 + std::abs(s)) * double(taps));
+      }
+  for (std::size_t f = 0; f < o; ++f)
+    for (std::size_t ch = 0, t = 0; ch < c.channels; ++ch)
+      for (std::size_t ky = 0; ky < c.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < c.kernel_w; ++kx, ++t) {
+          double s = 0.5;
+          for (std::size_t i = 0; i < oh; ++i)
+            for (std::size_t j = 0; j < ow; ++j) s += double(dy[(f * oh + i) * ow + j]) * padded_at(g, x, ch, i + ky, j + kx);
+          INFO("weight gradient at channel " << f << ", tap " << t);
+          REQUIRE(std::abs(double(dw[f * taps + t]) - s) <= tol * (1 + std::abs(s)) * double(oh * ow));
+        }
+}
+
+TEMPLATE_TEST_CASE("DirectConv on the transposed geometry is the input gradient", "[core][conv][direct]", float,
+                   double) {
+  using T = TestType;
+  using D = dd::detail::DirectConv<T>;
+  const Case c = GENERATE(Case{6, 14, 14, 5, 5, 0, 0, 16},  // LeNet conv2: 400 taps in the transposed geometry
+                          Case{1, 28, 28, 5, 5, 2, 2, 6},   // LeNet conv1
+                          Case{2, 7, 11, 3, 2, 0, 1, 3});   // H ≠ W, unequal kernel and padding
+  const dd::ConvGeometry g = geometry(c);
+  const std::size_t oh = g.out_h(), ow = g.out_w(), o = c.out_channels, kh = c.kernel_h, kw = c.kernel_w;
+  const dd::ConvGeometry gt = D::transposed(g, o);
+  REQUIRE(D::applies(gt));
+  REQUIRE((gt.out_h() == c.height && gt.out_w() == c.width));
+  const auto w = random_values<T>(o * c.channels * kh * kw, 5);
+  const auto dy = random_values<T>(o * oh * ow, 6);
+  std::vector<T> wt(w.size());
+  D::flip_transpose(w.data(), o, c.channels, kh, kw, wt.data());
+  const D direct(gt, c.channels);
+  std::vector<T> scratch(direct.scratch_size(), T(std::nan("")));
+  std::vector<T> dx(c.channels * c.height * c.width);
+  direct.forward(dy.data(), wt.data(), nullptr, dx.data(), scratch.data());
+  // dx[c][h][w] = Σ_{o, i, j} dy[o][i][j] · w[o][c][h + pad − i][w + pad − j] over the taps that exist.
+  std::vector<double> expect(dx.size());  // zeros
+  for (std::size_t f = 0; f < o; ++f)
+    for (std::size_t i = 0; i < oh; ++i)
+      for (std::size_t j = 0; j < ow; ++j)
+        for (std::size_t ch = 0; ch < c.channels; ++ch)
+          for (std::size_t ky = 0; ky < kh; ++ky)
+            for (std::size_t kx = 0; kx < kw; ++kx) {
+              const long h = long(i + ky) - long(c.pad_h), v = long(j + kx) - long(c.pad_w);
+              if (h < 0 || v < 0 || h >= long(c.height) || v >= long(c.width)) continue;
+              expect[(ch * c.height + std::size_t(h)) * c.width + std::size_t(v)] +=
+                  double(dy[(f * oh + i) * ow + j]) * double(w[((f * c.channels + ch) * kh + ky) * kw + kx]);
+            }
+  for (std::size_t k = 0; k < dx.size(); ++k) {
+    INFO("input gradient at " << k);
+    REQUIRE(std::abs(double(dx[k]) - expect[k]) <= Tolerances<T>::value * (1 + std::abs(expect[k])) * double(o * kh * kw));
+  }
+}
+
+TEST_CASE("DirectConv takes stride 1 with at most 512 taps and leaves the rest to im2col + GEMM", "[core][conv][direct]") {
+  using D = dd::detail::DirectConv<float>;
+  CHECK(D::applies(dd::ConvGeometry{8, 1, 28, 28, 5, 5, 1, 1, 2, 2}));          // LeNet conv1: 25 taps
+  CHECK(D::applies(dd::ConvGeometry{8, 6, 14, 14, 5, 5, 1, 1, 0, 0}));          // LeNet conv2: 150 taps
+  CHECK_FALSE(D::applies(dd::ConvGeometry{8, 128, 14, 14, 3, 3, 1, 1, 1, 1}));  // ConvNet's 128-channel layers
+  CHECK_FALSE(D::applies(dd::ConvGeometry{8, 1, 28, 28, 3, 3, 2, 2, 1, 1}));    // stride 2
+  CHECK_FALSE(D::applies(dd::ConvGeometry{8, 1, 9, 9, 3, 3, 1, 1, 3, 3}));      // padding ≥ kernel
+  // Built for a geometry it does not take, it refuses instead of computing garbage.
+  CHECK_THROWS_WITH(D(dd::ConvGeometry{8, 128, 14, 14, 3, 3, 1, 1, 1, 1}, 128), Catch::Matchers::Contains("1152 taps"));
+}
