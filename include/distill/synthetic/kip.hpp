@@ -97,7 +97,8 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
   kernels::GramCache<T> cache_ts;
   const Tensor<T> kts = kernel.template gram<B>(xt, xs, &cache_ts);  // [m, n]
   const Tensor<double> xs_d = xs.template cast<double>();
-  const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d);    // [n, n]
+  kernels::GramCache<double> cache_ss;
+  const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d, &cache_ss);  // [n, n]
   const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
 
@@ -149,12 +150,13 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
       g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
     }
 
-  // Back through the kernel: K_ts on the support side only, K_ss on both sides (the same X_s).
+  // Back through the kernel: K_ts on the support side only, K_ss on both sides (the same X_s). K_ss's two sides
+  // give the same gradient, since ∂L/∂K_ss is symmetric and the kernel is symmetric in its arguments, so one side
+  // is computed and doubled (it saves a GEMM; the cache saves recomputing the dot products).
   const auto v_ts = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second, &cache_ts);
-  const auto v_ss = kernel.template gram_vjp<BD>(xs_d, xs_d, g_ss, kernels::VjpWrt::both);
+  const auto v_ss = kernel.template gram_vjp<BD>(xs_d, xs_d, g_ss, kernels::VjpWrt::first, &cache_ss);
   out.d_support = Tensor<T>::empty(xs.shape());
-  for (std::size_t i = 0; i < xs.size(); ++i)
-    out.d_support[i] = T(double(v_ts.dx2[i]) + v_ss.dx1[i] + v_ss.dx2[i]);
+  for (std::size_t i = 0; i < xs.size(); ++i) out.d_support[i] = T(double(v_ts.dx2[i]) + 2.0 * v_ss.dx1[i]);
   return out;
 }
 

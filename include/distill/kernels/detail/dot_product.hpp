@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "distill/core/backend.hpp"
@@ -62,8 +63,14 @@ Tensor<typename B::Scalar> dot_products(const Tensor<typename B::Scalar>& a, con
   return out;
 }
 
-//! Parallelise an elementwise pass only when it has enough work to pay for waking the threads.
-inline bool worth_threads(std::size_t n1, std::size_t n2) { return n1 > 1 && n1 * n2 >= 16384; }
+//! Parallelise an elementwise pass only when it has enough work to pay for waking the threads. The double pass is
+//! scalar with std::acos (about 30× the cost per entry of the float SIMD pass), so it pays from far fewer entries:
+//! KIP's 100 × 100 K_ss in double took 1 ms on one thread.
+template <class T>
+bool worth_threads(std::size_t n1, std::size_t n2) {
+  const std::size_t min_entries = std::is_same_v<T, float> ? 16384 : 1024;
+  return n1 > 1 && n1 * n2 >= min_entries;
+}
 
 template <Backend B, class Kern>
 Tensor<typename B::Scalar> dot_kernel_gram(const Kern& kernel, const Tensor<typename B::Scalar>& x1,
@@ -79,7 +86,7 @@ Tensor<typename B::Scalar> dot_kernel_gram(const Kern& kernel, const Tensor<type
   if (cache) *cache = GramCache<T>{k.clone(), sq1, sq2};
   const auto ops = kernel.row_ops(sq1, sq2, d);
   const long rows = static_cast<long>(n1);
-#pragma omp parallel for schedule(static) if (worth_threads(n1, n2))
+#pragma omp parallel for schedule(static) if (worth_threads<T>(n1, n2))
   for (long i = 0; i < rows; ++i) ops.forward(std::size_t(i), k.data() + std::size_t(i) * n2, n2);
   return k;
 }
@@ -113,7 +120,7 @@ GramVjp<typename B::Scalar> dot_kernel_vjp(const Kern& kernel, const Tensor<type
   Tensor<T> p = Tensor<T>::empty({n1, n2});
   std::vector<double> r1(n1, 0.0), r2(n2, 0.0);
   const long rows = static_cast<long>(n1);
-#pragma omp parallel if (worth_threads(n1, n2))
+#pragma omp parallel if (worth_threads<T>(n1, n2))
   {
     std::vector<double> r2_local(n2, 0.0);
     std::vector<T> r2_row(n2);
