@@ -195,15 +195,15 @@ struct FcNtk {
       using L = detail::Lanes<V>;
       constexpr std::size_t lanes = L::size;
       // Forward again, keeping what the backward pass needs per layer.
-      std::array<std::array<V, N>, max_depth> cs, thetas, sns, ths;
+      std::array<std::array<Angle<V>, N>, max_depth> angles;
+      std::array<std::array<V, N>, max_depth> ths;
       std::array<V, N> k, th;
       for (std::size_t u = 0; u < N; ++u) th[u] = k[u] = L::load(dot + u * lanes) * (w * inv_d) + b;
       for (std::size_t l = 0; l < depth; ++l) {
         const T r1i = r1[l * n1 + i], ir1i = ir1[l * n1 + i];
         for (std::size_t u = 0; u < N; ++u) {
           ths[l][u] = th[u];
-          const Angle<V> a = layer<V>(l, r1i, ir1i, j + u * lanes, k[u], th[u]);
-          cs[l][u] = a.c, thetas[l][u] = a.theta, sns[l][u] = a.sin;
+          angles[l][u] = layer<V>(l, r1i, ir1i, j + u * lanes, k[u], th[u]);
         }
       }
       // Backward: gk = ∂L/∂K_{l+1}, gth = ∂L/∂Θ_{l+1}.
@@ -223,7 +223,7 @@ struct FcNtk {
           gk[u] = gk[u] + gth[u];             // Θ_{l+1} = K_{l+1} + σ_w² Θ̌_l
           const V g_relu = w * gk[u];         // ∂L/∂Ǩ_l
           const V g_deriv = w * gth[u];       // ∂L/∂Θ̌_l
-          const V c = cs[l][u], theta = thetas[l][u], sn = sns[l][u];
+          const V c = angles[l][u].c, theta = angles[l][u].theta, sn = angles[l][u].sin;
           const V d = (V(pi) - theta) * inv_2pi;
           gth[u] = g_deriv * d;               // ∂L/∂Θ_l
           const V g_theta = -(g_deriv * ths[l][u]) * inv_2pi;

@@ -11,8 +11,9 @@
  * cache-sized scratch block, then one GEMM that writes NCHW directly — no batch-sized im2col matrix, no
  * transpose. Layers with few taps per output (LeNet's, ConvNet's first) take a direct convolution instead
  * (core/detail/direct_conv.hpp), for the forward pass and both gradients. conv2d's input and weight gradients
- * are ops of their own whose backwards close the set, and max pooling is a gather at constant argmax positions, so every op here is differentiable to any order (what unrolled
- * dataset distillation needs through a ConvNet). The batch im2col/col2im pair stays available as ops.
+ * are ops of their own whose backwards close the set, and max pooling is a gather at constant argmax positions,
+ * so every op here is differentiable to any order (what unrolled dataset distillation needs through a ConvNet).
+ * The batch im2col/col2im pair stays available as ops.
  */
 
 #include <algorithm>
@@ -26,9 +27,9 @@
 #endif
 
 #include "distill/autodiff/ops/broadcast.hpp"
-#include "distill/core/detail/direct_conv.hpp"
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/shape.hpp"
+#include "distill/core/detail/direct_conv.hpp"
 
 namespace distill::ad {
 
