@@ -2,12 +2,17 @@
 // Dataset distillation by unrolled gradient descent (Wang, Zhu, Torralba, Efros 2018) on MNIST or
 // Fashion-MNIST: learn a few images and step sizes that train LeNet in a few steps, then report test
 // accuracy (fixed init: the init the images were learned for; random init: unseen inits), and save the
-// distilled-set NPZ and a PNG grid.
+// distilled-set NPZ and a PNG grid. With --validation N the run holds out N training images, scores the set on
+// them every --eval-every steps and keeps the best one (model selection that never looks at the test set).
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cmath>
 #include <iomanip>
 #include <iostream>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "distill/callbacks.hpp"
 #include "distill/eval.hpp"
@@ -32,7 +37,7 @@ int main(int argc, char** argv) {
   std::string dataset = "mnist", theta = "fixed", memory = "full", out = "mnist_unrolled";
   dd::synthetic::UnrolledGdOptions opt{.images_per_class = 1, .steps = 1, .epochs = 3, .outer_steps = 1000,
                                        .real_batch = 1024};
-  std::size_t eval_inits = 20, eval_every = 0, checkpoint_every = 500;
+  std::size_t eval_inits = 20, eval_every = 0, checkpoint_every = 500, validation = 0;
   std::string init = "noise", checkpoint;
   app.add_option("--dataset", dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
   app.add_option("--ipc", opt.images_per_class, "synthetic images per class per step");
@@ -49,12 +54,14 @@ int main(int argc, char** argv) {
   app.add_option("--decay-every", opt.decay_every, "halve the outer learning rates every N steps (0: never)");
   app.add_option("--real-batch", opt.real_batch, "real minibatch size of the outer loss");
   app.add_option("--init", init, "synthetic image init: noise or real")->check(CLI::IsMember({"noise", "real"}));
-  app.add_flag("--learn-labels", opt.learn_labels, "learn soft labels too");
+  app.add_flag("--learn-labels", opt.learn_labels, "learn each image's target vector too (soft-label distillation)");
   app.add_option("--memory", memory, "full (keep the unrolled graph) or recompute (keep only weights)")
       ->check(CLI::IsMember({"full", "recompute"}));
   app.add_option("--eval-inits", eval_inits, "random mode: unseen inits to evaluate on");
   app.add_option("--seed", opt.seed, "random seed");
   app.add_option("--eval-every", eval_every, "print the test accuracy every N outer steps (0: only at the end)");
+  app.add_option("--validation", validation,
+                 "hold out N training images; every --eval-every steps score the set on them and keep the best");
   app.add_option("--checkpoint", checkpoint, "save a checkpoint here every --checkpoint-every steps and at the end");
   app.add_option("--checkpoint-every", checkpoint_every, "outer steps between checkpoints");
   app.add_option("--resume", opt.resume_from, "continue from a checkpoint written by --checkpoint");
@@ -66,6 +73,10 @@ int main(int argc, char** argv) {
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
   opt.memory = memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
+  if (validation > 0 && eval_every == 0) {
+    std::cerr << "distill_unrolled: --validation needs --eval-every (how often to score the set)\n";
+    return 1;
+  }
 
   // The whole job, for one backend B.
   auto job = [&]<class B>() -> int {
@@ -73,23 +84,47 @@ int main(int argc, char** argv) {
     auto train = dd::io::load_dataset<T>(dataset, "train");
     auto test = dd::io::load_dataset<T>(dataset, "test");
     const auto norm = dd::io::standardize({&train.images, &test.images});  // saved with the set
+    dd::LabeledData<T> held_out;  // --validation: a seeded random split of the training set
+    if (validation > 0) {
+      if (validation >= train.size()) {
+        std::cerr << "distill_unrolled: --validation " << validation << " leaves no training images (the set has "
+                  << train.size() << ")\n";
+        return 1;
+      }
+      dd::Rng split_rng(opt.seed + 0x5a11d);
+      const auto order = split_rng.permutation(train.size());
+      held_out = train.subset(std::span(order).first(validation));
+      train = train.subset(std::span(order).subspan(validation));
+    }
     std::cout << "distill_unrolled: " << dataset << " train " << train.size() << ", test " << test.size() << "; LeNet, "
               << opt.images_per_class << " image(s)/class x " << opt.steps << " step(s) x " << opt.epochs
               << " epoch(s), theta0 " << theta << ", memory " << memory << ", " << backend << " backend\n";
 
     const dd::nn::LeNet model{};
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
+    // The monitor's score of a set on `data`. fixed: the init the images are learned for; random: 4 inits never
+    // seen in distillation (a quick look).
+    auto score = [&](const dd::synthetic::UnrolledGdResult<T>& set, const dd::LabeledData<T>& data) {
+      if (opt.theta_mode == dd::synthetic::ThetaMode::fixed)
+        return accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), data);
+      dd::Rng rng(opt.seed + 0x5eed);
+      double sum = 0;
+      for (int i = 0; i < 4; ++i)
+        sum += accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, model.template init<B>(rng), set), data);
+      return sum / 4;
+    };
+    std::optional<dd::synthetic::UnrolledGdResult<T>> best;  // --validation: the best set so far
+    double best_val = -1;
+    std::size_t best_step = 0;
     if (eval_every > 0) {
-      // fixed: the init the images are learned for; random: 4 inits never seen in distillation (a quick look).
       ugd.set_monitor(eval_every, [&](const dd::synthetic::UnrolledGdResult<T>& set, dd::callbacks::TrainingState& state) {
-        if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
-          state.metrics["test_acc"] = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), test);
+        if (validation == 0) {
+          state.metrics["test_acc"] = score(set, test);
           return;
         }
-        dd::Rng rng(opt.seed + 0x5eed);
-        double sum = 0;
-        for (int i = 0; i < 4; ++i) sum += accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, model.template init<B>(rng), set), test);
-        state.metrics["test_acc"] = sum / 4;
+        const double v = score(set, held_out);
+        state.metrics["val_acc"] = v;
+        if (v > best_val) best_val = v, best_step = state.step, best = set;
       });
     }
     const auto start = std::chrono::steady_clock::now();
@@ -107,24 +142,36 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < result.log_lr.size(); ++i) std::cout << ' ' << std::setprecision(4) << result.lr(i);
     std::cout << '\n';
 
-    if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
-      const auto& theta0 = *ugd.fixed_init();
-      const double before = accuracy<B>(model, theta0, test);
-      const double after = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test);
-      std::cout << std::setprecision(2) << "test accuracy, fixed init: before " << 100 * before << " %, after "
-                << opt.steps * opt.epochs << " distilled steps " << 100 * after << " %\n";
-    } else {
+    // Test accuracy of a set: on its fixed init, or over eval_inits inits never seen in distillation.
+    auto report = [&](const dd::synthetic::UnrolledGdResult<T>& set, const std::string& which) {
+      if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
+        const auto& theta0 = *ugd.fixed_init();
+        const double before = accuracy<B>(model, theta0, test);
+        const double after = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, set), test);
+        std::cout << std::setprecision(2) << which << "test accuracy, fixed init: before " << 100 * before
+                  << " %, after " << opt.steps * opt.epochs << " distilled steps " << 100 * after << " %\n";
+        return;
+      }
       dd::Rng rng(opt.seed + 0x5eed);  // inits never seen during distillation
       std::vector<double> accs;
       for (std::size_t i = 0; i < eval_inits; ++i) {
         const auto theta0 = model.template init<B>(rng);
-        accs.push_back(accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, result), test));
+        accs.push_back(accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, set), test));
       }
       double m = 0, v = 0;
       for (double a : accs) m += a / double(accs.size());
       for (double a : accs) v += (a - m) * (a - m) / double(accs.size());
-      std::cout << std::setprecision(2) << "test accuracy over " << eval_inits << " unseen random inits: " << 100 * m
-                << " ± " << 100 * std::sqrt(v) << " %\n";
+      std::cout << std::setprecision(2) << which << "test accuracy over " << eval_inits << " unseen random inits: "
+                << 100 * m << " ± " << 100 * std::sqrt(v) << " %\n";
+    };
+    if (!best) {
+      report(result, "");
+    } else {  // the last set, then the one the held-out images chose: that one is saved
+      report(result, "last set (outer step " + std::to_string(opt.outer_steps) + "): ");
+      std::cout << std::setprecision(2) << "best on the " << validation << " held-out training images: " << 100 * best_val
+                << " % at outer step " << best_step << '\n';
+      result = *std::move(best);
+      report(result, "that set (saved): ");
     }
 
     const std::string options_json =

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_option("--decay-every", opt.decay_every, "halve the outer learning rates every N steps (0: never)")
       ->capture_default_str();
   app.add_option("--real-batch", opt.real_batch, "real minibatch size of the outer loss")->capture_default_str();
-  app.add_flag("--learn-labels", opt.learn_labels, "learn soft labels too");
+  app.add_flag("--learn-labels", opt.learn_labels, "learn each image's target vector too (soft-label distillation)");
   app.add_option("--lr-grid", lr_grid, "fine-tuning baseline: learning rates tried (best reported)")
       ->capture_default_str();
   app.add_option("--draws", draws, "fine-tuning baseline: random real sets averaged per learning rate")

@@ -22,8 +22,12 @@
  *   - Memory::full keeps the whole unrolled graph (activations × steps);
  *   - Memory::recompute keeps only θ_i (parameters × steps) and, walking the steps backwards, rebuilds one step's
  *     graph at a time to pull the adjoint dL/dθ_{i+1} back to dL/dθ_i, dL/dx̃_t, dL/dη̃_{e,t}.
- * Step sizes are learned as log η̃, which keeps them positive. to_distilled_set() turns the learned steps into
- * a distilled-set file (io::save_distilled).
+ * Step sizes are learned as log η̃, which keeps them positive. With learn_labels the targets ỹ_t are learned too
+ * (Sucholutsky & Schonlau 2019, soft-label dataset distillation; arXiv:1910.02551): each image's target vector
+ * starts one-hot and is a free parameter of the cross-entropy −Σₖ ỹₖ log softmax(f)ₖ, not a softmax of logits,
+ * so it can leave the simplex: its sum scales that image's gradient like a per-image step size, and negative
+ * entries push away from a class. to_distilled_set() turns the learned steps into a distilled-set file
+ * (io::save_distilled).
  */
 
 #include <algorithm>
@@ -66,7 +70,7 @@ struct UnrolledGdOptions {
   ThetaMode theta_mode = ThetaMode::fixed;
   std::size_t inits_per_step = 1;    //!< random mode: hypergradients averaged over this many fresh θ₀
   double initial_lr = 0.02;          //!< η̃ at the start, for every step and epoch
-  bool learn_labels = false;         //!< learn soft labels (as logits) alongside the images
+  bool learn_labels = false;         //!< learn each image's target vector alongside the images (starts one-hot)
   std::size_t outer_steps = 1000;
   double outer_lr = 0.01;            //!< Adam on images and log-step-sizes
   double lr_lr = 0.01;               //!< Adam on log η̃ (the paper uses a separate rate)
@@ -83,7 +87,7 @@ template <class T>
 struct UnrolledGdResult {
   std::vector<Tensor<T>> images;        //!< T tensors [n, C, H, W], n = classes × images_per_class
   std::vector<std::int64_t> labels;     //!< hard label of each of the n images of a step
-  std::vector<Tensor<T>> label_logits;  //!< learned soft labels per step [n, K] (empty unless learn_labels)
+  std::vector<Tensor<T>> soft_labels;   //!< learned target vectors per step [n, K] (empty unless learn_labels)
   Tensor<T> log_lr;                     //!< [E·T] log step sizes, in application order
   std::size_t steps = 0, epochs = 0, classes = 0;
   std::vector<double> loss_history;     //!< outer loss per outer step
@@ -106,15 +110,15 @@ struct Hypergradient {
   double loss = 0;
   std::vector<Tensor<T>> d_images;        //!< one per step
   Tensor<T> d_log_lr;                     //!< [E·T]
-  std::vector<Tensor<T>> d_label_logits;  //!< one per step (learn_labels only)
+  std::vector<Tensor<T>> d_soft_labels;   //!< one per step (learn_labels only)
 };
 
 namespace detail {
 
-/// The targets of step t: fixed one-hot labels, or softmax of the learned label logits.
+/// The targets of step t: fixed one-hot labels, or the learned label vectors themselves.
 template <Backend B>
 ad::Var<B> step_targets(const std::vector<ad::Var<B>>& label_vars, const ad::Var<B>& one_hot, std::size_t t) {
-  return label_vars.empty() ? one_hot : ad::softmax(label_vars[t]);
+  return label_vars.empty() ? one_hot : label_vars[t];
 }
 
 /// θ − η ∇θ ℓ(f(θ; x̃), ỹ), recorded with create_graph so it can be differentiated w.r.t. θ, x̃, η, ỹ.
@@ -133,11 +137,11 @@ std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>
 
 /**
  * The outer loss ℓ(f(θ_{E·T}; x), y) after E·T unrolled steps from θ₀, and its exact gradient w.r.t. the
- * synthetic images, the log step sizes and (optionally) the label logits.
+ * synthetic images, the log step sizes and (optionally) the learned label vectors.
  *
  * @param images       T tensors [n, ...]: the synthetic batch of each step
- * @param labels       the n hard labels shared by every step (used when label_logits is empty)
- * @param label_logits empty, or T tensors [n, K] of learnable soft labels
+ * @param labels       the n hard labels shared by every step (used when soft_labels is empty)
+ * @param soft_labels empty, or T tensors [n, K] of learnable soft labels
  * @param log_lr       [E·T] log step sizes
  * @param theta0       the initial weights
  * @param real_x, real_y  the real minibatch the outer loss is measured on
@@ -145,7 +149,7 @@ std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>
 template <Backend B, class M>
 Hypergradient<typename B::Scalar> unrolled_hypergradient(
     const M& model, const std::vector<Tensor<typename B::Scalar>>& images, const std::vector<std::int64_t>& labels,
-    const std::vector<Tensor<typename B::Scalar>>& label_logits, const Tensor<typename B::Scalar>& log_lr,
+    const std::vector<Tensor<typename B::Scalar>>& soft_labels, const Tensor<typename B::Scalar>& log_lr,
     std::size_t epochs, const nn::Params<typename B::Scalar>& theta0, const Tensor<typename B::Scalar>& real_x,
     const std::vector<std::int64_t>& real_y, std::size_t classes, Memory memory = Memory::full) {
   using T = typename B::Scalar;
@@ -155,8 +159,8 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
   DISTILL_CHECK(epochs > 0, "unrolled_hypergradient(): epochs must be positive");
   DISTILL_CHECK(log_lr.size() == steps * epochs, "unrolled_hypergradient(): log_lr has ", log_lr.size(),
                 " entries, expected steps × epochs = ", steps * epochs);
-  DISTILL_CHECK(label_logits.empty() || label_logits.size() == steps, "unrolled_hypergradient(): label_logits has ",
-                label_logits.size(), " entries, expected 0 or ", steps);
+  DISTILL_CHECK(soft_labels.empty() || soft_labels.size() == steps, "unrolled_hypergradient(): soft_labels has ",
+                soft_labels.size(), " entries, expected 0 or ", steps);
   for (const auto& im : images)
     DISTILL_CHECK(im.rank() >= 2 && im.shape(0) == labels.size(), "unrolled_hypergradient(): a step's images have shape ",
                   show(im.shape()), " but there are ", labels.size(), " labels");
@@ -165,12 +169,12 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
   const std::size_t n_inner = steps * epochs;
   const V syn_one_hot(nn::one_hot<T>(labels, classes));
   const V real_targets(nn::one_hot<T>(real_y, classes));
-  const bool learn_labels = !label_logits.empty();
+  const bool learn_labels = !soft_labels.empty();
 
   Hypergradient<T> out;
   out.d_log_lr = Tensor<T>(log_lr.shape());
   for (const auto& im : images) out.d_images.emplace_back(im.shape());
-  for (const auto& ll : label_logits) out.d_label_logits.emplace_back(ll.shape());
+  for (const auto& ll : soft_labels) out.d_soft_labels.emplace_back(ll.shape());
 
   auto eta_at = [&](const V& log_lr_var, std::size_t i) { return ad::exp(ad::slice(log_lr_var, 0, i, i + 1)); };
 
@@ -178,7 +182,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     ad::Tape<B> tape;
     std::vector<V> xs, lab;
     for (const auto& im : images) xs.push_back(tape.variable(im));
-    for (const auto& ll : label_logits) lab.push_back(tape.variable(ll));
+    for (const auto& ll : soft_labels) lab.push_back(tape.variable(ll));
     const V lr = tape.variable(log_lr);
     std::vector<V> theta;
     for (const auto& p : theta0.tensors) theta.push_back(tape.variable(p));
@@ -194,7 +198,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     const auto g = ad::grad(loss, wrt);
     for (std::size_t t = 0; t < steps; ++t) out.d_images[t] = g[t].value();
     out.d_log_lr = g[steps].value();
-    for (std::size_t t = 0; t < lab.size(); ++t) out.d_label_logits[t] = g[steps + 1 + t].value();
+    for (std::size_t t = 0; t < lab.size(); ++t) out.d_soft_labels[t] = g[steps + 1 + t].value();
     return out;
   }
 
@@ -206,7 +210,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     ad::Tape<B> tape;
     std::vector<V> theta;
     for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
-    const V targets = learn_labels ? ad::softmax(V(label_logits[t])) : syn_one_hot;
+    const V targets = learn_labels ? V(soft_labels[t]) : syn_one_hot;
     const V eta(Tensor<T>(Shape{1}, T(std::exp(log_lr[i]))));
     const auto next = detail::inner_step(model, theta, V(images[t]), targets, eta, false);
     std::vector<Tensor<T>> values;
@@ -232,8 +236,8 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     const V x = tape.variable(images[t]);
     const V lr = tape.variable(log_lr);
     std::vector<V> lab;
-    if (learn_labels) lab.push_back(tape.variable(label_logits[t]));
-    const V targets = learn_labels ? ad::softmax(lab[0]) : syn_one_hot;
+    if (learn_labels) lab.push_back(tape.variable(soft_labels[t]));
+    const V targets = learn_labels ? lab[0] : syn_one_hot;
     const auto next = detail::inner_step(model, theta, x, targets, eta_at(lr, i), true);
     V pullback = ad::dot(next[0], V(adjoint[0]));
     for (std::size_t k = 1; k < next.size(); ++k) pullback = ad::add(pullback, ad::dot(next[k], V(adjoint[k])));
@@ -247,7 +251,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     B::axpby(T(1), g[at].value().data(), T(1), out.d_images[t].data(), out.d_images[t].size());
     B::axpby(T(1), g[at + 1].value().data(), T(1), out.d_log_lr.data(), out.d_log_lr.size());
     if (learn_labels)
-      B::axpby(T(1), g[at + 2].value().data(), T(1), out.d_label_logits[t].data(), out.d_label_logits[t].size());
+      B::axpby(T(1), g[at + 2].value().data(), T(1), out.d_soft_labels[t].data(), out.d_soft_labels[t].size());
   }
   return out;
 }
@@ -326,7 +330,7 @@ class UnrolledGd {
       DISTILL_CHECK(opt_.init != ImageInit::real || by_class[c].size() >= opt_.images_per_class * opt_.steps,
                     "UnrolledGd::fit(): class ", c, " has ", by_class[c].size(), " images, fewer than needed for real init");
 
-    // Initialise x̃ (noise or real images of the right class), soft labels (as one-hot logits) and log η̃.
+    // Initialise x̃ (noise or real images of the right class), soft labels (one-hot) and log η̃.
     Rng rng(opt_.seed);
     const std::size_t n = classes * opt_.images_per_class;
     Shape image_shape = train_images.shape();
@@ -351,7 +355,7 @@ class UnrolledGd {
         }
       }
       r.images.push_back(std::move(im));
-      if (opt_.learn_labels) r.label_logits.push_back(nn::one_hot<T>(r.labels, classes));
+      if (opt_.learn_labels) r.soft_labels.push_back(nn::one_hot<T>(r.labels, classes));
     }
     r.log_lr = Tensor<T>(Shape{opt_.steps * opt_.epochs}, T(std::log(opt_.initial_lr)));
     if (opt_.theta_mode == ThetaMode::fixed && !fixed_) fixed_ = model_.template init<B>(rng);
@@ -359,7 +363,7 @@ class UnrolledGd {
     // Adam over every learned tensor; log step sizes get their own rate.
     std::vector<Tensor<T>*> params;
     for (auto& im : r.images) params.push_back(&im);
-    for (auto& ll : r.label_logits) params.push_back(&ll);
+    for (auto& ll : r.soft_labels) params.push_back(&ll);
     const nn::Adam adam{.lr = opt_.outer_lr, .beta1 = opt_.outer_beta1};
     nn::Adam::State<T> adam_images, adam_lrs;
     std::vector<Tensor<T>*> lr_params{&r.log_lr};
@@ -401,7 +405,7 @@ class UnrolledGd {
         nn::Params<T> theta0 = opt_.theta_mode == ThetaMode::fixed    ? *fixed_
                                : opt_.theta_mode == ThetaMode::random ? model_.template init<B>(step_rng)
                                                                       : pool_[step_rng.uniform_int(pool_.size())];
-        auto hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.label_logits, r.log_lr, opt_.epochs, theta0,
+        auto hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.soft_labels, r.log_lr, opt_.epochs, theta0,
                                             real_x, real_y, classes, opt_.memory);
         if (d == 0) {
           total = std::move(hg);
@@ -410,14 +414,14 @@ class UnrolledGd {
         total.loss += hg.loss;
         for (std::size_t t = 0; t < total.d_images.size(); ++t)
           B::axpby(T(1), hg.d_images[t].data(), T(1), total.d_images[t].data(), total.d_images[t].size());
-        for (std::size_t t = 0; t < total.d_label_logits.size(); ++t)
-          B::axpby(T(1), hg.d_label_logits[t].data(), T(1), total.d_label_logits[t].data(), total.d_label_logits[t].size());
+        for (std::size_t t = 0; t < total.d_soft_labels.size(); ++t)
+          B::axpby(T(1), hg.d_soft_labels[t].data(), T(1), total.d_soft_labels[t].data(), total.d_soft_labels[t].size());
         B::axpby(T(1), hg.d_log_lr.data(), T(1), total.d_log_lr.data(), total.d_log_lr.size());
       }
       const T scale = T(1) / T(draws);
       std::vector<const Tensor<T>*> grads;
       for (auto& g : total.d_images) grads.push_back(&g);
-      for (auto& g : total.d_label_logits) grads.push_back(&g);
+      for (auto& g : total.d_soft_labels) grads.push_back(&g);
       for (auto* g : grads) B::binary_scalar(BinaryOp::mul, g->data(), scale, const_cast<T*>(g->data()), g->size());
       B::binary_scalar(BinaryOp::mul, total.d_log_lr.data(), scale, total.d_log_lr.data(), total.d_log_lr.size());
       DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
@@ -457,7 +461,7 @@ class UnrolledGd {
     w.add("epochs", i64(r.epochs));
     w.add("classes", i64(r.classes));
     for (std::size_t t = 0; t < r.images.size(); ++t) w.add("images_" + std::to_string(t), r.images[t]);
-    for (std::size_t t = 0; t < r.label_logits.size(); ++t) w.add("label_logits_" + std::to_string(t), r.label_logits[t]);
+    for (std::size_t t = 0; t < r.soft_labels.size(); ++t) w.add("soft_labels_" + std::to_string(t), r.soft_labels[t]);
     w.add("log_lr", r.log_lr);
     w.add("loss_history", io::NpyArray::from_values(r.loss_history, Shape{r.loss_history.size()}));
     w.add("adam_images_step", i64(si.step));
@@ -494,16 +498,16 @@ class UnrolledGd {
                     " steps × ", scalar("epochs"), " epochs and ", scalar("classes"), " classes, but this run has ",
                     r.steps, " × ", r.epochs, " and ", r.classes);
     for (std::size_t t = 0; t < r.images.size(); ++t) r.images[t] = tensor("images_" + std::to_string(t), r.images[t]);
-    for (std::size_t t = 0; t < r.label_logits.size(); ++t)
-      r.label_logits[t] = tensor("label_logits_" + std::to_string(t), r.label_logits[t]);
+    for (std::size_t t = 0; t < r.soft_labels.size(); ++t)
+      r.soft_labels[t] = tensor("soft_labels_" + std::to_string(t), r.soft_labels[t]);
     r.log_lr = tensor("log_lr", r.log_lr);
     r.loss_history = get("loss_history").template to_vector<double>();
     si = {};
     si.step = scalar("adam_images_step");
     if (si.step > 0) {
-      const std::size_t count = r.images.size() + r.label_logits.size();
+      const std::size_t count = r.images.size() + r.soft_labels.size();
       for (std::size_t k = 0; k < count; ++k) {
-        const Tensor<T>& like = k < r.images.size() ? r.images[k] : r.label_logits[k - r.images.size()];
+        const Tensor<T>& like = k < r.images.size() ? r.images[k] : r.soft_labels[k - r.images.size()];
         si.m.push_back(tensor("adam_images_m_" + std::to_string(k), like));
         si.v.push_back(tensor("adam_images_v_" + std::to_string(k), like));
       }
@@ -548,7 +552,7 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
     ad::Tape<B> tape;
     std::vector<V> vars;
     for (const auto& p : theta.tensors) vars.push_back(tape.variable(p));
-    const V targets = set.label_logits.empty() ? one_hot : ad::softmax(V(set.label_logits[t]));
+    const V targets = set.soft_labels.empty() ? one_hot : V(set.soft_labels[t]);
     const auto next = detail::inner_step(model, vars, V(set.images[t]), targets, V(Tensor<T>(Shape{1}, set.lr(i))), false);
     for (std::size_t k = 0; k < next.size(); ++k) theta.tensors[k] = next[k].value();
   }
@@ -560,7 +564,7 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
  * io::save_distilled:
  *   images       [T·n, C, H, W]  the T steps' batches stacked in step order (rows t·n … t·n + n − 1 are step t);
  *   labels       [T·n]           the hard labels (stacked_labels()), or, when labels were learned,
- *                [T·n, K]        softmax of each step's learned logits: the targets the inner steps trained on;
+ *                [T·n, K]        each step's learned target vectors: what the inner steps trained on;
  *   step_sizes   [E·T]           the learned η̃ in application order (inner step i = e·T + t uses step i % T);
  *   mean, std    [C]             the scalar normalisation the images live in, repeated for each channel;
  *   num_classes = classes, method = "unrolled_gd", options_json as given.
@@ -570,7 +574,7 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
  * @param stddev   the standard deviation they were divided by (> 0)
  * @param options_json  how the set was made, as JSON text
  * @throw invalid_argument when r is inconsistent (no steps, steps ≠ images.size(), classes = 0, batches of different shapes or
- *        with a row count other than labels.size(), label_logits neither empty nor [n, classes] per step, log_lr
+ *        with a row count other than labels.size(), soft_labels neither empty nor [n, classes] per step, log_lr
  *        not of length steps × epochs) or stddev is not finite and positive.
  */
 template <std::floating_point T>
@@ -586,11 +590,11 @@ io::DistilledSet<T> to_distilled_set(const UnrolledGdResult<T>& r, std::type_ide
   for (std::size_t t = 1; t < steps; ++t)
     DISTILL_CHECK(r.images[t].shape() == step_shape, "synthetic::to_distilled_set(): step ", t, " has images of shape ",
                   show(r.images[t].shape()), " but step 0 has ", show(step_shape));
-  DISTILL_CHECK(r.label_logits.empty() || r.label_logits.size() == steps, "synthetic::to_distilled_set(): label_logits has ",
-                r.label_logits.size(), " entries, expected 0 or ", steps, " (one per step)");
-  for (std::size_t t = 0; t < r.label_logits.size(); ++t)
-    DISTILL_CHECK(r.label_logits[t].shape() == Shape({n, r.classes}), "synthetic::to_distilled_set(): label_logits[", t,
-                  "] has shape ", show(r.label_logits[t].shape()), ", expected [", n, ", ", r.classes, "]");
+  DISTILL_CHECK(r.soft_labels.empty() || r.soft_labels.size() == steps, "synthetic::to_distilled_set(): soft_labels has ",
+                r.soft_labels.size(), " entries, expected 0 or ", steps, " (one per step)");
+  for (std::size_t t = 0; t < r.soft_labels.size(); ++t)
+    DISTILL_CHECK(r.soft_labels[t].shape() == Shape({n, r.classes}), "synthetic::to_distilled_set(): soft_labels[", t,
+                  "] has shape ", show(r.soft_labels[t].shape()), ", expected [", n, ", ", r.classes, "]");
   DISTILL_CHECK(r.log_lr.size() == steps * r.epochs && r.epochs > 0, "synthetic::to_distilled_set(): log_lr has ",
                 r.log_lr.size(), " entries, expected steps × epochs = ", steps, " × ", r.epochs);
   DISTILL_CHECK(std::isfinite(stddev) && stddev > 0, "synthetic::to_distilled_set(): stddev is ", stddev,
@@ -603,23 +607,15 @@ io::DistilledSet<T> to_distilled_set(const UnrolledGdResult<T>& r, std::type_ide
   const std::size_t per_step = r.images[0].size();
   for (std::size_t t = 0; t < steps; ++t) std::copy_n(r.images[t].data(), per_step, set.images.data() + t * per_step);
 
-  if (r.label_logits.empty()) {
+  if (r.soft_labels.empty()) {
     const std::vector<std::int64_t> hard = r.stacked_labels();
     set.labels = Tensor<T>(Shape{hard.size()});
     for (std::size_t i = 0; i < hard.size(); ++i) set.labels[i] = T(hard[i]);
-  } else {  // softmax of each row of the learned logits, in double and shifted by the row max
-    const std::size_t k = r.classes;
-    set.labels = Tensor<T>(Shape{steps * n, k});
-    std::vector<double> e(k);
+  } else {  // the learned targets as they are, step after step
+    const std::size_t per_step_labels = n * r.classes;
+    set.labels = Tensor<T>(Shape{steps * n, r.classes});
     for (std::size_t t = 0; t < steps; ++t)
-      for (std::size_t j = 0; j < n; ++j) {
-        const T* row = r.label_logits[t].data() + j * k;
-        const double m = double(*std::max_element(row, row + k));
-        double z = 0;
-        for (std::size_t c = 0; c < k; ++c) z += e[c] = std::exp(double(row[c]) - m);
-        T* out = set.labels.data() + (t * n + j) * k;
-        for (std::size_t c = 0; c < k; ++c) out[c] = T(e[c] / z);
-      }
+      std::copy_n(r.soft_labels[t].data(), per_step_labels, set.labels.data() + t * per_step_labels);
   }
 
   Tensor<T> lrs(Shape{r.log_lr.size()});
