@@ -30,6 +30,17 @@ double accuracy(const M& model, const dd::nn::Params<T>& params, const dd::Label
   return dd::eval::evaluate<B>(model, params, test).accuracy;
 }
 
+//! Test accuracy after the distilled steps from theta0, or nothing when the steps diverge from that init.
+template <class B, class M>
+std::optional<double> distilled_accuracy(const M& model, const dd::nn::Params<T>& theta0,
+                                         const dd::synthetic::UnrolledGdResult<T>& set, const dd::LabeledData<T>& data) {
+  try {
+    return accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, set), data);
+  } catch (const dd::numerical_error&) {
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -104,13 +115,13 @@ int main(int argc, char** argv) {
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
     // The monitor's score of a set on `data`. fixed: the init the images are learned for; random: 4 inits never
     // seen in distillation (a quick look).
+    // An init the steps diverge from scores 0.
     auto score = [&](const dd::synthetic::UnrolledGdResult<T>& set, const dd::LabeledData<T>& data) {
       if (opt.theta_mode == dd::synthetic::ThetaMode::fixed)
-        return accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, *ugd.fixed_init(), set), data);
+        return distilled_accuracy<B>(model, *ugd.fixed_init(), set, data).value_or(0.0);
       dd::Rng rng(opt.seed + 0x5eed);
       double sum = 0;
-      for (int i = 0; i < 4; ++i)
-        sum += accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, model.template init<B>(rng), set), data);
+      for (int i = 0; i < 4; ++i) sum += distilled_accuracy<B>(model, model.template init<B>(rng), set, data).value_or(0.0);
       return sum / 4;
     };
     std::optional<dd::synthetic::UnrolledGdResult<T>> best;  // --validation: the best set so far
@@ -147,22 +158,28 @@ int main(int argc, char** argv) {
       if (opt.theta_mode == dd::synthetic::ThetaMode::fixed) {
         const auto& theta0 = *ugd.fixed_init();
         const double before = accuracy<B>(model, theta0, test);
-        const double after = accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, set), test);
-        std::cout << std::setprecision(2) << which << "test accuracy, fixed init: before " << 100 * before
-                  << " %, after " << opt.steps * opt.epochs << " distilled steps " << 100 * after << " %\n";
+        const auto after = distilled_accuracy<B>(model, theta0, set, test);
+        std::cout << std::setprecision(2) << which << "test accuracy, fixed init: before " << 100 * before << " %, after "
+                  << opt.steps * opt.epochs << " distilled steps ";
+        if (after) std::cout << 100 * *after << " %\n";
+        else std::cout << "diverged\n";
         return;
       }
       dd::Rng rng(opt.seed + 0x5eed);  // inits never seen during distillation
       std::vector<double> accs;
+      std::size_t diverged = 0;
       for (std::size_t i = 0; i < eval_inits; ++i) {
-        const auto theta0 = model.template init<B>(rng);
-        accs.push_back(accuracy<B>(model, dd::synthetic::apply_distilled<B>(model, theta0, set), test));
+        const auto a = distilled_accuracy<B>(model, model.template init<B>(rng), set, test);
+        accs.push_back(a.value_or(0.0));  // a diverged init counts as 0 %
+        diverged += !a;
       }
       double m = 0, v = 0;
       for (double a : accs) m += a / double(accs.size());
       for (double a : accs) v += (a - m) * (a - m) / double(accs.size());
       std::cout << std::setprecision(2) << which << "test accuracy over " << eval_inits << " unseen random inits: "
-                << 100 * m << " ± " << 100 * std::sqrt(v) << " %\n";
+                << 100 * m << " ± " << 100 * std::sqrt(v) << " %";
+      if (diverged) std::cout << " (" << diverged << " of them diverged, counted as 0 %)";
+      std::cout << '\n';
     };
     if (!best) {
       report(result, "");

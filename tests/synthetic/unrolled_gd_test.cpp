@@ -263,6 +263,84 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
   CHECK_THROWS_WITH(ok.fit(x, std::vector<std::int64_t>(9, 0), 3), Catch::Contains("10 images and 9 labels"));
   syn::UnrolledGd<TinyMlp, B> pool(TinyMlp{}, {.theta_mode = syn::ThetaMode::pool, .real_batch = 4});
   CHECK_THROWS_WITH(pool.fit(x, std::vector<std::int64_t>(10, 0), 3), Catch::Contains("set_pool"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.initial_lr = INFINITY})), Catch::Contains("finite"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.divergence_patience = 0})),
+                    Catch::Contains("divergence_patience"));
+}
+
+namespace {
+
+// TinyMlp whose logits are scaled by exp(p[3]); init() makes that scale overflow (p[3] = 1000) for a share of the
+// inits, as a θ₀ the learned steps cannot train from would, deterministically.
+struct FragileMlp {
+  double fragile_share = 0.5;
+  template <distill::Backend B>
+  nn::Params<typename B::Scalar> init(distill::Rng& rng) const {
+    using T = typename B::Scalar;
+    nn::Params<T> p = TinyMlp{}.init<B>(rng);
+    p.names.push_back("log_scale");
+    p.tensors.push_back(Tensor<T>({1}, T(rng.uniform() < fragile_share ? 1000 : 0)));
+    return p;
+  }
+  template <distill::Backend B>
+  ad::Var<B> forward(const std::vector<ad::Var<B>>& p, const ad::Var<B>& x) const {
+    return ad::mul(ad::exp(p[3]), TinyMlp{}.forward<B>({p[0], p[1], p[2]}, x));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("unrolled_hypergradient: a diverging unrolled training throws numerical_error, in both memory modes",
+          "[synthetic]") {
+  using B = distill::EigenBackend<double>;
+  for (const auto memory : {syn::Memory::full, syn::Memory::recompute}) {
+    Problem<B, TinyMlp> problem(TinyMlp{}, Shape{3, 1, 3, 4}, 2, false);
+    problem.log_lr[1] = 800;  // η = e^800 = ∞ in the second step: the weights overflow
+    CHECK_THROWS_AS(problem.hypergradient(memory), distill::numerical_error);
+    CHECK_THROWS_WITH(problem.hypergradient(memory), Catch::Contains("diverged"));
+  }
+  // apply_distilled on a set whose steps diverge says so instead of returning non-finite weights.
+  syn::UnrolledGdResult<double> set;
+  Problem<B, TinyMlp> problem(TinyMlp{}, Shape{3, 1, 3, 4}, 1, false);
+  set.images = problem.images;
+  set.labels = problem.labels;
+  set.steps = 1, set.epochs = 2, set.classes = 3;
+  set.log_lr = Tensor<double>({2}, 800.0);
+  CHECK_THROWS_AS(syn::apply_distilled<B>(TinyMlp{}, problem.theta0, set), distill::numerical_error);
+}
+
+TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; divergence on every θ₀ throws", "[synthetic]") {
+  using B = distill::EigenBackend<double>;
+  const auto data = blobs<double>(90, 1.0, 5);
+  const syn::UnrolledGdOptions opt{.images_per_class = 1, .steps = 1, .epochs = 2, .theta_mode = syn::ThetaMode::random,
+                                   .inits_per_step = 2, .initial_lr = 0.3, .learn_labels = true, .outer_steps = 30,
+                                   .outer_lr = 0.05, .real_batch = 30, .seed = 3};
+  syn::UnrolledGd<FragileMlp, B> ugd(FragileMlp{}, opt);
+  double diverged = 0;
+  ugd.set_monitor(1, [&](const syn::UnrolledGdResult<double>&, distill::callbacks::TrainingState& state) {
+    diverged = state.value("diverged");
+  });
+  const auto result = ugd.fit(data.first, data.second, 3);
+  // About half of the 60 draws diverged, and the run went on: the learned set stays finite, and the steps that
+  // had a finite draw recorded a finite loss (a step with none records NaN and makes no update).
+  CHECK(diverged > 10);
+  CHECK(diverged < 50);
+  REQUIRE(result.loss_history.size() == 30);
+  std::size_t finite_steps = 0;
+  for (const double l : result.loss_history) finite_steps += std::isfinite(l);
+  CHECK(finite_steps >= 30 - std::size_t(diverged) / 2);
+  CHECK(finite_steps < 30);  // 30 steps × 2 draws at 1/2 each: a step with both draws fragile is all but certain
+  for (const auto& im : result.images) CHECK(im.all_finite());
+  for (const auto& l : result.soft_labels) CHECK(l.all_finite());
+  CHECK(result.log_lr.all_finite());
+
+  // Every θ₀ fragile: after divergence_patience steps without a finite draw, fit() stops with the reason.
+  auto always = opt;
+  always.divergence_patience = 4;
+  syn::UnrolledGd<FragileMlp, B> doomed(FragileMlp{.fragile_share = 1.0}, always);
+  CHECK_THROWS_AS(doomed.fit(data.first, data.second, 3), distill::numerical_error);
+  CHECK_THROWS_WITH(doomed.fit(data.first, data.second, 3),
+                    Catch::Contains("4 outer steps in a row") && Catch::Contains("initial_lr"));
 }
 
 namespace {

@@ -36,6 +36,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -78,6 +79,7 @@ struct UnrolledGdOptions {
   std::size_t decay_every = 0;       //!< outer lr × 0.5 every this many steps (0 = constant)
   std::size_t real_batch = 1024;
   Memory memory = Memory::full;
+  std::size_t divergence_patience = 20;  //!< fit() throws after this many outer steps in a row on which every θ₀ diverged
   std::uint64_t seed = 0;
   std::filesystem::path resume_from = {};  //!< a checkpoint written through TrainingState::save_checkpoint
 };
@@ -121,11 +123,38 @@ ad::Var<B> step_targets(const std::vector<ad::Var<B>>& label_vars, const ad::Var
   return label_vars.empty() ? one_hot : label_vars[t];
 }
 
+/// f(θ; x), or numerical_error when the logits are not finite: the unrolled training diverged (a learned step size or
+/// label grew until some θ₀'s weights overflowed). No input check can see that coming, so it gets its own error type,
+/// which UnrolledGd::fit catches to skip that θ₀.
+template <Backend B, class M>
+ad::Var<B> finite_logits(const M& model, const std::vector<ad::Var<B>>& theta, const ad::Var<B>& x, std::size_t done) {
+  ad::Var<B> logits = model.template forward<B>(theta, x);
+  if (!logits.value().all_finite())
+    DISTILL_THROW(numerical_error, "unrolled training diverged: non-finite logits after ", done,
+                  " inner steps (a learned step size or label is too large for this θ₀)");
+  return logits;
+}
+
+/// The hypergradient, or numerical_error when it is not finite: saturated units can give finite logits whose
+/// derivatives are 0 · ∞ once the weights have overflowed.
+template <class T>
+Hypergradient<T> finite_hypergradient(Hypergradient<T> h) {
+  bool finite = h.d_log_lr.all_finite();
+  for (const auto& g : h.d_images) finite = finite && g.all_finite();
+  for (const auto& g : h.d_soft_labels) finite = finite && g.all_finite();
+  if (!finite)
+    DISTILL_THROW(numerical_error, "unrolled training diverged: the hypergradient is not finite (a learned step size "
+                                   "or label is too large for this θ₀)");
+  return h;
+}
+
 /// θ − η ∇θ ℓ(f(θ; x̃), ỹ), recorded with create_graph so it can be differentiated w.r.t. θ, x̃, η, ỹ.
+/// @throw numerical_error when θ has diverged (`done` inner steps have run before this one)
 template <Backend B, class M>
 std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>& theta, const ad::Var<B>& images,
-                                   const ad::Var<B>& targets, const ad::Var<B>& eta, bool create_graph) {
-  const ad::Var<B> loss = nn::cross_entropy(model.template forward<B>(theta, images), targets);
+                                   const ad::Var<B>& targets, const ad::Var<B>& eta, bool create_graph,
+                                   std::size_t done) {
+  const ad::Var<B> loss = nn::cross_entropy(finite_logits(model, theta, images, done), targets);
   const auto g = ad::grad(loss, theta, {.create_graph = create_graph});
   std::vector<ad::Var<B>> next;
   next.reserve(theta.size());
@@ -145,6 +174,8 @@ std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>
  * @param log_lr       [E·T] log step sizes
  * @param theta0       the initial weights
  * @param real_x, real_y  the real minibatch the outer loss is measured on
+ * @throw invalid_argument on inconsistent shapes; numerical_error when the unrolled training diverges from θ₀
+ *        (non-finite logits in an inner step or in the outer loss)
  */
 template <Backend B, class M>
 Hypergradient<typename B::Scalar> unrolled_hypergradient(
@@ -188,9 +219,9 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     for (const auto& p : theta0.tensors) theta.push_back(tape.variable(p));
     for (std::size_t i = 0; i < n_inner; ++i) {
       const std::size_t t = i % steps;
-      theta = detail::inner_step(model, theta, xs[t], detail::step_targets(lab, syn_one_hot, t), eta_at(lr, i), true);
+      theta = detail::inner_step(model, theta, xs[t], detail::step_targets(lab, syn_one_hot, t), eta_at(lr, i), true, i);
     }
-    const V loss = nn::cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    const V loss = nn::cross_entropy(detail::finite_logits(model, theta, V(real_x), n_inner), real_targets);
     out.loss = double(loss.item());
     std::vector<V> wrt = xs;
     wrt.push_back(lr);
@@ -199,7 +230,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     for (std::size_t t = 0; t < steps; ++t) out.d_images[t] = g[t].value();
     out.d_log_lr = g[steps].value();
     for (std::size_t t = 0; t < lab.size(); ++t) out.d_soft_labels[t] = g[steps + 1 + t].value();
-    return out;
+    return detail::finite_hypergradient(std::move(out));
   }
 
   // Memory::recompute. Forward: keep only θ_i (no graph survives a step).
@@ -212,7 +243,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
     const V targets = learn_labels ? V(soft_labels[t]) : syn_one_hot;
     const V eta(Tensor<T>(Shape{1}, T(std::exp(log_lr[i]))));
-    const auto next = detail::inner_step(model, theta, V(images[t]), targets, eta, false);
+    const auto next = detail::inner_step(model, theta, V(images[t]), targets, eta, false, i);
     std::vector<Tensor<T>> values;
     for (const auto& v : next) values.push_back(v.value());
     thetas.push_back(std::move(values));
@@ -223,7 +254,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     ad::Tape<B> tape;
     std::vector<V> theta;
     for (const auto& p : thetas.back()) theta.push_back(tape.variable(p));
-    const V loss = nn::cross_entropy(model.template forward<B>(theta, V(real_x)), real_targets);
+    const V loss = nn::cross_entropy(detail::finite_logits(model, theta, V(real_x), n_inner), real_targets);
     out.loss = double(loss.item());
     for (const auto& g : ad::grad(loss, theta)) adjoint.push_back(g.value());
   }
@@ -238,7 +269,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     std::vector<V> lab;
     if (learn_labels) lab.push_back(tape.variable(soft_labels[t]));
     const V targets = learn_labels ? lab[0] : syn_one_hot;
-    const auto next = detail::inner_step(model, theta, x, targets, eta_at(lr, i), true);
+    const auto next = detail::inner_step(model, theta, x, targets, eta_at(lr, i), true, i);
     V pullback = ad::dot(next[0], V(adjoint[0]));
     for (std::size_t k = 1; k < next.size(); ++k) pullback = ad::add(pullback, ad::dot(next[k], V(adjoint[k])));
     std::vector<V> wrt = theta;
@@ -253,7 +284,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(
     if (learn_labels)
       B::axpby(T(1), g[at + 2].value().data(), T(1), out.d_soft_labels[t].data(), out.d_soft_labels[t].size());
   }
-  return out;
+  return detail::finite_hypergradient(std::move(out));
 }
 
 
@@ -279,9 +310,11 @@ class UnrolledGd {
     DISTILL_CHECK(opt_.images_per_class > 0, "UnrolledGd: images_per_class must be positive");
     DISTILL_CHECK(opt_.steps > 0 && opt_.epochs > 0, "UnrolledGd: steps (", opt_.steps, ") and epochs (", opt_.epochs,
                   ") must be positive");
-    DISTILL_CHECK(opt_.initial_lr > 0, "UnrolledGd: initial_lr must be positive (got ", opt_.initial_lr, ")");
+    DISTILL_CHECK(opt_.initial_lr > 0 && std::isfinite(opt_.initial_lr), "UnrolledGd: initial_lr must be finite and positive (got ",
+                  opt_.initial_lr, ")");
     DISTILL_CHECK(opt_.real_batch > 0, "UnrolledGd: real_batch must be positive");
     DISTILL_CHECK(opt_.inits_per_step > 0, "UnrolledGd: inits_per_step must be positive");
+    DISTILL_CHECK(opt_.divergence_patience > 0, "UnrolledGd: divergence_patience must be positive");
   }
 
   //! θ₀ for ThetaMode::fixed (e.g. a pretrained net). Without it, fixed mode draws one θ₀ from the seed.
@@ -307,7 +340,10 @@ class UnrolledGd {
    *
    * @param train_images  [N, C, H, W] (normalised as the model expects), labels in [0, classes)
    * @throw invalid_argument for an empty set, a class without images, or a real_batch larger than the data;
-   *        io_error when resume_from cannot be read or does not match this run
+   *        io_error when resume_from cannot be read or does not match this run; numerical_error when the
+   *        unrolled training diverged from every θ₀ on divergence_patience outer steps in a row (a θ₀ that diverges
+   *        on its own is skipped and counted in the metric "diverged"; a step with no finite draw leaves the set
+   *        unchanged and records NaN in loss_history)
    */
   template <class... Callbacks>
   UnrolledGdResult<T> fit(const Tensor<T>& train_images, const std::vector<std::int64_t>& train_labels,
@@ -384,6 +420,7 @@ class UnrolledGd {
     Shape bs = train_images.shape();
     bs[0] = opt_.real_batch;
     std::vector<std::int64_t> real_y(opt_.real_batch);
+    std::size_t diverged_draws = 0, skipped_in_a_row = 0;
     for (std::size_t s = start; s < opt_.outer_steps && !stop; ++s) {
       const std::size_t pass = s / batches_per_pass, cursor = (s % batches_per_pass) * opt_.real_batch;
       if (pass != order_pass) {
@@ -397,17 +434,26 @@ class UnrolledGd {
         std::copy_n(train_images.data() + src * per_image, per_image, real_x.data() + j * per_image);
         real_y[j] = train_labels[src];
       }
-      // θ₀ per mode; hypergradients averaged over inits_per_step draws.
+      // θ₀ per mode; hypergradients averaged over the inits_per_step draws whose unrolled training stays finite. A
+      // draw that diverges (learned step sizes or labels too large for that θ₀) is skipped rather than ending a long
+      // run; a step on which every draw diverges makes no update, and divergence_patience such steps in a row throw.
       Rng step_rng(mix(opt_.seed, 2 * s + 1));
       Hypergradient<T> total;
       const std::size_t draws = opt_.theta_mode == ThetaMode::fixed ? 1 : opt_.inits_per_step;
+      std::size_t used = 0;
       for (std::size_t d = 0; d < draws; ++d) {
         nn::Params<T> theta0 = opt_.theta_mode == ThetaMode::fixed    ? *fixed_
                                : opt_.theta_mode == ThetaMode::random ? model_.template init<B>(step_rng)
                                                                       : pool_[step_rng.uniform_int(pool_.size())];
-        auto hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.soft_labels, r.log_lr, opt_.epochs, theta0,
-                                            real_x, real_y, classes, opt_.memory);
-        if (d == 0) {
+        Hypergradient<T> hg;
+        try {
+          hg = unrolled_hypergradient<B>(model_, r.images, r.labels, r.soft_labels, r.log_lr, opt_.epochs, theta0,
+                                         real_x, real_y, classes, opt_.memory);
+        } catch (const numerical_error&) {
+          ++diverged_draws;
+          continue;
+        }
+        if (used++ == 0) {
           total = std::move(hg);
           continue;
         }
@@ -418,19 +464,28 @@ class UnrolledGd {
           B::axpby(T(1), hg.d_soft_labels[t].data(), T(1), total.d_soft_labels[t].data(), total.d_soft_labels[t].size());
         B::axpby(T(1), hg.d_log_lr.data(), T(1), total.d_log_lr.data(), total.d_log_lr.size());
       }
-      const T scale = T(1) / T(draws);
-      std::vector<const Tensor<T>*> grads;
-      for (auto& g : total.d_images) grads.push_back(&g);
-      for (auto& g : total.d_soft_labels) grads.push_back(&g);
-      for (auto* g : grads) B::binary_scalar(BinaryOp::mul, g->data(), scale, const_cast<T*>(g->data()), g->size());
-      B::binary_scalar(BinaryOp::mul, total.d_log_lr.data(), scale, total.d_log_lr.data(), total.d_log_lr.size());
-      DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
-                    " at step ", s, "; try a smaller initial_lr or outer_lr");
-      const double decay = opt_.decay_every ? std::pow(0.5, double(s / opt_.decay_every)) : 1.0;
-      adam.step(adam_images, params, grads, opt_.outer_lr * decay);
-      adam.step(adam_lrs, lr_params, {&total.d_log_lr}, opt_.lr_lr * decay);
-
-      r.loss_history.push_back(total.loss / double(draws));
+      state.metrics["diverged"] = double(diverged_draws);
+      if (used == 0) {
+        if (++skipped_in_a_row >= opt_.divergence_patience)
+          DISTILL_THROW(numerical_error, "UnrolledGd::fit(): the unrolled training diverged from every θ₀ on ",
+                        skipped_in_a_row, " outer steps in a row (up to step ", s,
+                        "); try a smaller initial_lr, outer_lr or lr_lr");
+        r.loss_history.push_back(std::numeric_limits<double>::quiet_NaN());  // no update on this step
+      } else {
+        skipped_in_a_row = 0;
+        const T scale = T(1) / T(used);
+        std::vector<const Tensor<T>*> grads;
+        for (auto& g : total.d_images) grads.push_back(&g);
+        for (auto& g : total.d_soft_labels) grads.push_back(&g);
+        for (auto* g : grads) B::binary_scalar(BinaryOp::mul, g->data(), scale, const_cast<T*>(g->data()), g->size());
+        B::binary_scalar(BinaryOp::mul, total.d_log_lr.data(), scale, total.d_log_lr.data(), total.d_log_lr.size());
+        DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
+                      " at step ", s, "; try a smaller initial_lr or outer_lr");
+        const double decay = opt_.decay_every ? std::pow(0.5, double(s / opt_.decay_every)) : 1.0;
+        adam.step(adam_images, params, grads, opt_.outer_lr * decay);
+        adam.step(adam_lrs, lr_params, {&total.d_log_lr}, opt_.lr_lr * decay);
+        r.loss_history.push_back(total.loss / double(used));
+      }
       state.step = s + 1;
       state.loss = r.loss_history.back();
       state.metrics["lr0"] = std::exp(double(r.log_lr[0]));
@@ -536,6 +591,7 @@ class UnrolledGd {
 /**
  * Trains θ₀ with the distilled steps (E epochs × T steps, the learned step sizes) and returns the result.
  * This is how a distilled set is used, and how it is evaluated.
+ * @throw numerical_error when the steps diverge from θ₀ (non-finite logits or weights)
  */
 template <Backend B, class M>
 nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<typename B::Scalar>& theta0,
@@ -553,9 +609,13 @@ nn::Params<typename B::Scalar> apply_distilled(const M& model, const nn::Params<
     std::vector<V> vars;
     for (const auto& p : theta.tensors) vars.push_back(tape.variable(p));
     const V targets = set.soft_labels.empty() ? one_hot : V(set.soft_labels[t]);
-    const auto next = detail::inner_step(model, vars, V(set.images[t]), targets, V(Tensor<T>(Shape{1}, set.lr(i))), false);
+    const auto next = detail::inner_step(model, vars, V(set.images[t]), targets, V(Tensor<T>(Shape{1}, set.lr(i))), false, i);
     for (std::size_t k = 0; k < next.size(); ++k) theta.tensors[k] = next[k].value();
   }
+  for (const auto& p : theta.tensors)
+    if (!p.all_finite())
+      DISTILL_THROW(numerical_error, "apply_distilled(): the distilled steps diverged from this θ₀ (non-finite weights after ",
+                    set.steps * set.epochs, " steps)");
   return theta;
 }
 
