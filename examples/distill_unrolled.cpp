@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
   app.add_option("--real-batch", opt.real_batch, "real minibatch size of the outer loss");
   app.add_option("--init", init, "synthetic image init: noise or real")->check(CLI::IsMember({"noise", "real"}));
   app.add_flag("--learn-labels", opt.learn_labels, "learn each image's target vector too (soft-label distillation)");
+  app.add_option("--label-lr", opt.label_lr, "Adam learning rate of the learned labels (0: --outer-lr)");
   app.add_option("--memory", memory, "full (keep the unrolled graph) or recompute (keep only weights)")
       ->check(CLI::IsMember({"full", "recompute"}));
   app.add_option("--eval-inits", eval_inits, "random mode: unseen inits to evaluate on");

@@ -309,6 +309,23 @@ TEST_CASE("unrolled_hypergradient: a diverging unrolled training throws numerica
   CHECK_THROWS_AS(syn::apply_distilled<B>(TinyMlp{}, problem.theta0, set), distill::numerical_error);
 }
 
+TEST_CASE("UnrolledGd::fit: label_lr sets the learned labels' own Adam rate", "[synthetic]") {
+  using B = distill::EigenBackend<double>;
+  const auto data = blobs<double>(90, 1.0, 5);
+  auto label_change = [&](double label_lr) {
+    syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 1, .epochs = 2, .initial_lr = 0.3,
+                                                .learn_labels = true, .outer_steps = 20, .outer_lr = 0.05,
+                                                .label_lr = label_lr, .real_batch = 30, .seed = 2});
+    const auto r = ugd.fit(data.first, data.second, 3);
+    return distill::max_abs_diff(r.soft_labels[0], nn::one_hot<double>(r.labels, 3));
+  };
+  const double same_as_images = label_change(0.0), tenth = label_change(0.005);
+  CHECK(same_as_images > 0.05);
+  // Adam moves each entry by about its rate per step, so a tenth of the rate moves the labels about a tenth as far.
+  CHECK(tenth == Approx(same_as_images / 10).epsilon(0.3));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.label_lr = -1})), Catch::Contains("label_lr"));
+}
+
 TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; divergence on every θ₀ throws", "[synthetic]") {
   using B = distill::EigenBackend<double>;
   const auto data = blobs<double>(90, 1.0, 5);

@@ -75,6 +75,7 @@ struct UnrolledGdOptions {
   std::size_t outer_steps = 1000;
   double outer_lr = 0.01;            //!< Adam on images and log-step-sizes
   double lr_lr = 0.01;               //!< Adam on log η̃ (the paper uses a separate rate)
+  double label_lr = 0.0;             //!< Adam rate of the learned labels (learn_labels); 0 = outer_lr
   double outer_beta1 = 0.5;          //!< Adam β₁ of the outer optimizer (the original code's betas = (0.5, 0.999))
   std::size_t decay_every = 0;       //!< outer lr × 0.5 every this many steps (0 = constant)
   std::size_t real_batch = 1024;
@@ -315,6 +316,8 @@ class UnrolledGd {
     DISTILL_CHECK(opt_.real_batch > 0, "UnrolledGd: real_batch must be positive");
     DISTILL_CHECK(opt_.inits_per_step > 0, "UnrolledGd: inits_per_step must be positive");
     DISTILL_CHECK(opt_.divergence_patience > 0, "UnrolledGd: divergence_patience must be positive");
+    DISTILL_CHECK(opt_.outer_lr > 0 && opt_.label_lr >= 0, "UnrolledGd: outer_lr (", opt_.outer_lr,
+                  ") must be positive and label_lr (", opt_.label_lr, ") non-negative");
   }
 
   //! θ₀ for ThetaMode::fixed (e.g. a pretrained net). Without it, fixed mode draws one θ₀ from the seed.
@@ -421,6 +424,7 @@ class UnrolledGd {
     bs[0] = opt_.real_batch;
     std::vector<std::int64_t> real_y(opt_.real_batch);
     std::size_t diverged_draws = 0, skipped_in_a_row = 0;
+    const double label_ratio = opt_.label_lr > 0 ? opt_.label_lr / opt_.outer_lr : 1.0;
     for (std::size_t s = start; s < opt_.outer_steps && !stop; ++s) {
       const std::size_t pass = s / batches_per_pass, cursor = (s % batches_per_pass) * opt_.real_batch;
       if (pass != order_pass) {
@@ -482,7 +486,13 @@ class UnrolledGd {
         DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
                       " at step ", s, "; try a smaller initial_lr or outer_lr");
         const double decay = opt_.decay_every ? std::pow(0.5, double(s / opt_.decay_every)) : 1.0;
+        std::vector<Tensor<T>> labels_before;  // label_lr: the labels share the images' Adam state, so their step
+        if (label_ratio != 1.0)                // is the images' step scaled by label_lr / outer_lr
+          for (const auto& l : r.soft_labels) labels_before.push_back(l.clone());
         adam.step(adam_images, params, grads, opt_.outer_lr * decay);
+        for (std::size_t t = 0; t < labels_before.size(); ++t)
+          B::axpby(T(1 - label_ratio), labels_before[t].data(), T(label_ratio), r.soft_labels[t].data(),
+                   r.soft_labels[t].size());
         adam.step(adam_lrs, lr_params, {&total.d_log_lr}, opt_.lr_lr * decay);
         r.loss_history.push_back(total.loss / double(used));
       }
