@@ -172,7 +172,7 @@ std::vector<ad::Var<B>> inner_step(const M& model, const std::vector<ad::Var<B>>
  *
  * @param images       T tensors [n, ...]: the synthetic batch of each step
  * @param labels       the n hard labels shared by every step (used when soft_labels is empty)
- * @param soft_labels empty, or T tensors [n, K] of learnable soft labels
+ * @param soft_labels  empty, or T tensors [n, K]: the learned target vectors of each step
  * @param log_lr       [E·T] log step sizes
  * @param theta0       the initial weights
  * @param real_x, real_y  the real minibatch the outer loss is measured on
