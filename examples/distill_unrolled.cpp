@@ -115,8 +115,7 @@ int main(int argc, char** argv) {
     const dd::nn::LeNet model{};
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
     // The monitor's score of a set on `data`. fixed: the init the images are learned for; random: 4 inits never
-    // seen in distillation (a quick look).
-    // An init the steps diverge from scores 0.
+    // seen in distillation (a quick look). An init the steps diverge from scores 0.
     auto score = [&](const dd::synthetic::UnrolledGdResult<T>& set, const dd::LabeledData<T>& data) {
       if (opt.theta_mode == dd::synthetic::ThetaMode::fixed)
         return distilled_accuracy<B>(model, *ugd.fixed_init(), set, data).value_or(0.0);
