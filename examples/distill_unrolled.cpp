@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
         }
         const double v = score(set, held_out);
         state.metrics["val_acc"] = v;
-        if (v > best_val) best_val = v, best_step = state.step, best = set;
+        if (v > best_val) best_val = v, best_step = state.step, best = set.clone();  // a plain copy would alias `set`
       });
     }
     const auto start = std::chrono::steady_clock::now();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -307,6 +308,25 @@ TEST_CASE("unrolled_hypergradient: a diverging unrolled training throws numerica
   set.steps = 1, set.epochs = 2, set.classes = 3;
   set.log_lr = Tensor<double>({2}, 800.0);
   CHECK_THROWS_AS(syn::apply_distilled<B>(TinyMlp{}, problem.theta0, set), distill::numerical_error);
+}
+
+TEST_CASE("UnrolledGdResult::clone: a deep copy that a running fit does not change", "[synthetic]") {
+  using B = distill::EigenBackend<double>;
+  const auto data = blobs<double>(90, 1.0, 5);
+  syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 1, .epochs = 2, .initial_lr = 0.3,
+                                              .learn_labels = true, .outer_steps = 10, .outer_lr = 0.05,
+                                              .real_batch = 30, .seed = 2});
+  std::optional<syn::UnrolledGdResult<double>> at_five, alias;
+  ugd.set_monitor(5, [&](const syn::UnrolledGdResult<double>& set, distill::callbacks::TrainingState& state) {
+    if (state.step == 5) at_five = set.clone(), alias = set;
+  });
+  const auto last = ugd.fit(data.first, data.second, 3);
+  REQUIRE(at_five);
+  CHECK_FALSE(at_five->images[0].same_storage(last.images[0]));
+  CHECK(alias->images[0].same_storage(last.images[0]));  // why clone() exists
+  CHECK(distill::max_abs_diff(at_five->images[0], last.images[0]) > 0);
+  CHECK(distill::max_abs_diff(at_five->soft_labels[0], last.soft_labels[0]) > 0);
+  CHECK(distill::max_abs_diff(at_five->log_lr, last.log_lr) > 0);
 }
 
 TEST_CASE("UnrolledGd::fit: label_lr sets the learned labels' own Adam rate", "[synthetic]") {

@@ -99,6 +99,16 @@ struct UnrolledGdResult {
   //! The step size used at inner step i = e·T + t.
   T lr(std::size_t i) const { return std::exp(log_lr[i]); }
 
+  //! A deep copy. A plain copy shares the tensors' storage, so it would follow a running fit (e.g. a monitor that
+  //! keeps the best set so far must clone it).
+  UnrolledGdResult clone() const {
+    UnrolledGdResult c = *this;
+    for (auto& im : c.images) im = im.clone();
+    for (auto& l : c.soft_labels) l = l.clone();
+    c.log_lr = log_lr.clone();
+    return c;
+  }
+
   //! The hard label of every image of every step, in step order ([t·n + j] = labels[j]): e.g. the rows of a PNG grid.
   std::vector<std::int64_t> stacked_labels() const {
     std::vector<std::int64_t> out;
