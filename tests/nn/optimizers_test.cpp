@@ -38,6 +38,29 @@ TEMPLATE_TEST_CASE("Adam: two steps match the hand-computed update", "[nn][optim
   CHECK_THROWS_AS(adam.step(s, {&p}, {}), distill::invalid_argument);
 }
 
+TEMPLATE_TEST_CASE("Adam: lr_scale gives each parameter its own rate, sharing moments' step count", "[nn][optim]",
+                   float, double) {
+  using T = TestType;
+  const nn::Adam adam{.lr = 0.1, .beta1 = 0.5};
+  const Tensor<T> g1({2}, {T(0.5), T(-1)}), g2({2}, {T(-0.25), T(2)});
+  // Three copies of one parameter: alone at rate 0.1, alone at 0.03, and both in one call with factors 1 and 0.3.
+  Tensor<T> alone_full({2}, {T(1), T(-2)}), alone_scaled = alone_full.clone(), a = alone_full.clone(),
+                                           b = alone_full.clone();
+  nn::Adam::State<T> s_full, s_scaled, s_both;
+  for (const auto* g : {&g1, &g2}) {
+    adam.step(s_full, {&alone_full}, {g});
+    adam.step(s_scaled, {&alone_scaled}, {g}, 0.03);
+    adam.step(s_both, {&a, &b}, {g, g}, {}, {1.0, 0.3});
+  }
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(double(a[i]) == Approx(double(alone_full[i])).epsilon(1e-6));
+    CHECK(double(b[i]) == Approx(double(alone_scaled[i])).epsilon(1e-6));
+  }
+  CHECK(double(b[0]) != Approx(double(a[0])).epsilon(1e-3));  // the factor did change the step
+  CHECK_THROWS_WITH(adam.step(s_both, {&a, &b}, {&g1, &g1}, {}, {1.0}), Catch::Contains("lr_scale has 1 factors"));
+  CHECK_THROWS_WITH(adam.step(s_both, {&a, &b}, {&g1, &g1}, {}, {1.0, -1.0}), Catch::Contains("lr_scale factor -1"));
+}
+
 TEMPLATE_TEST_CASE("Sgd: plain, momentum and Nesterov match the hand-computed update", "[nn][optim]", float, double) {
   using T = TestType;
   const Tensor<T> g1({1}, {T(1)}), g2({1}, {T(3)});

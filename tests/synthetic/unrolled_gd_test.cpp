@@ -371,6 +371,20 @@ TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; diverg
   for (const auto& l : result.soft_labels) CHECK(l.all_finite());
   CHECK(result.log_lr.all_finite());
 
+  // The count survives a checkpoint: stopped at step 15 and resumed, the run ends with the same count.
+  const TempFile ckpt("distill_unrolled_gd_diverged");
+  syn::UnrolledGd<FragileMlp, B>(FragileMlp{}, opt).fit(data.first, data.second, 3, StopAndSave{ckpt.path, 15});
+  auto resumed_opt = opt;
+  resumed_opt.resume_from = ckpt.path;
+  syn::UnrolledGd<FragileMlp, B> resumed(FragileMlp{}, resumed_opt);
+  double diverged_resumed = -1;
+  resumed.set_monitor(1, [&](const syn::UnrolledGdResult<double>&, distill::callbacks::TrainingState& state) {
+    diverged_resumed = state.value("diverged");
+  });
+  const auto resumed_result = resumed.fit(data.first, data.second, 3);
+  CHECK(diverged_resumed == diverged);
+  CHECK(distill::max_abs_diff(resumed_result.images[0], result.images[0]) == 0.0);
+
   // Every θ₀ fragile: after divergence_patience steps without a finite draw, fit() stops with the reason.
   auto always = opt;
   always.divergence_patience = 4;

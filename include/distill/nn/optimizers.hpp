@@ -58,13 +58,20 @@ struct Adam {
 
   /**
    * One update of every parameter, in place.
-   * @param lr_now  the learning rate for this step (e.g. from a schedule); default `lr`
-   * @throw invalid_argument when the lists differ in length or a gradient's size differs from its parameter's
+   * @param lr_now    the learning rate for this step (e.g. from a schedule); default `lr`
+   * @param lr_scale  empty, or one factor per parameter: parameter k steps at lr_now · lr_scale[k] (PyTorch's
+   *                  parameter groups with their own lr, sharing one step count and one schedule)
+   * @throw invalid_argument when the lists differ in length, a gradient's size differs from its parameter's, or
+   *        lr_scale is neither empty nor one finite non-negative factor per parameter
    */
   template <std::floating_point T>
   void step(State<T>& state, const std::vector<Tensor<T>*>& params, const std::vector<const Tensor<T>*>& grads,
-            std::optional<double> lr_now = {}) const {
+            std::optional<double> lr_now = {}, const std::vector<double>& lr_scale = {}) const {
     detail::check_params(params, grads, "Adam::step()");
+    DISTILL_CHECK(lr_scale.empty() || lr_scale.size() == params.size(), "Adam::step(): lr_scale has ", lr_scale.size(),
+                  " factors for ", params.size(), " parameters (give none, or one per parameter)");
+    for (const double f : lr_scale)
+      DISTILL_CHECK(std::isfinite(f) && f >= 0, "Adam::step(): lr_scale factor ", f, " must be finite and >= 0");
     if (state.m.size() != params.size()) {
       DISTILL_CHECK(state.step == 0, "Adam::step(): the state was made for ", state.m.size(), " parameters but got ",
                     params.size());
@@ -72,7 +79,7 @@ struct Adam {
       for (auto* p : params) state.m.emplace_back(p->shape()), state.v.emplace_back(p->shape());
     }
     ++state.step;
-    const double rate = lr_now.value_or(lr);
+    const double base_rate = lr_now.value_or(lr);
     const double c1 = 1.0 - std::pow(beta1, double(state.step)), c2 = 1.0 - std::pow(beta2, double(state.step));
     for (std::size_t k = 0; k < params.size(); ++k) {
       T* p = params[k]->data();
@@ -80,6 +87,7 @@ struct Adam {
       T* m = state.m[k].data();
       T* v = state.v[k].data();
       DISTILL_CHECK(state.m[k].size() == params[k]->size(), "Adam::step(): parameter ", k, " changed size");
+      const double rate = lr_scale.empty() ? base_rate : base_rate * lr_scale[k];
       for (std::size_t i = 0, n = params[k]->size(); i < n; ++i) {
         const double gi = double(g[i]) + weight_decay * double(p[i]);
         const double mi = beta1 * double(m[i]) + (1 - beta1) * gi;

@@ -417,12 +417,13 @@ class UnrolledGd {
     const nn::Adam adam{.lr = opt_.outer_lr, .beta1 = opt_.outer_beta1};
     nn::Adam::State<T> adam_images, adam_lrs;
     std::vector<Tensor<T>*> lr_params{&r.log_lr};
-    std::size_t start = 0;
-    if (!opt_.resume_from.empty()) start = load_checkpoint(opt_.resume_from, r, adam_images, adam_lrs);
+    std::size_t start = 0, diverged_draws = 0;
+    if (!opt_.resume_from.empty())
+      start = load_checkpoint(opt_.resume_from, r, adam_images, adam_lrs, diverged_draws);
 
     callbacks::TrainingState state{.step = start, .total_steps = opt_.outer_steps, .phase = "unrolled-gd"};
     state.save_checkpoint = [&](const std::filesystem::path& path) {
-      save_checkpoint(path, state.step, r, adam_images, adam_lrs);
+      save_checkpoint(path, state.step, r, adam_images, adam_lrs, diverged_draws);
     };
     const auto clock0 = std::chrono::steady_clock::now();
     bool stop = callbacks::invoke_on_begin(state, cbs...);
@@ -434,8 +435,10 @@ class UnrolledGd {
     Shape bs = train_images.shape();
     bs[0] = opt_.real_batch;
     std::vector<std::int64_t> real_y(opt_.real_batch);
-    std::size_t diverged_draws = 0, skipped_in_a_row = 0;
-    const double label_ratio = opt_.label_lr > 0 ? opt_.label_lr / opt_.outer_lr : 1.0;
+    std::size_t skipped_in_a_row = 0;
+    // Images and labels share one Adam state; the labels step at label_lr (a parameter group with its own rate).
+    std::vector<double> rate_scale(r.images.size(), 1.0);
+    rate_scale.resize(r.images.size() + r.soft_labels.size(), opt_.label_lr > 0 ? opt_.label_lr / opt_.outer_lr : 1.0);
     for (std::size_t s = start; s < opt_.outer_steps && !stop; ++s) {
       const std::size_t pass = s / batches_per_pass, cursor = (s % batches_per_pass) * opt_.real_batch;
       if (pass != order_pass) {
@@ -497,13 +500,7 @@ class UnrolledGd {
         DISTILL_CHECK(std::isfinite(total.loss), "UnrolledGd::fit(): the outer loss became ", total.loss,
                       " at step ", s, "; try a smaller initial_lr or outer_lr");
         const double decay = opt_.decay_every ? std::pow(0.5, double(s / opt_.decay_every)) : 1.0;
-        std::vector<Tensor<T>> labels_before;  // label_lr: the labels share the images' Adam state, so their step
-        if (label_ratio != 1.0)                // is the images' step scaled by label_lr / outer_lr
-          for (const auto& l : r.soft_labels) labels_before.push_back(l.clone());
-        adam.step(adam_images, params, grads, opt_.outer_lr * decay);
-        for (std::size_t t = 0; t < labels_before.size(); ++t)
-          B::axpby(T(1 - label_ratio), labels_before[t].data(), T(label_ratio), r.soft_labels[t].data(),
-                   r.soft_labels[t].size());
+        adam.step(adam_images, params, grads, opt_.outer_lr * decay, rate_scale);
         adam.step(adam_lrs, lr_params, {&total.d_log_lr}, opt_.lr_lr * decay);
         r.loss_history.push_back(total.loss / double(used));
       }
@@ -529,10 +526,11 @@ class UnrolledGd {
 
   // Everything fit() needs to continue: the learned tensors, both Adam states, the loss history and θ₀ (fixed mode).
   void save_checkpoint(const std::filesystem::path& path, std::size_t step, const UnrolledGdResult<T>& r,
-                       const nn::Adam::State<T>& si, const nn::Adam::State<T>& sl) const {
+                       const nn::Adam::State<T>& si, const nn::Adam::State<T>& sl, std::size_t diverged) const {
     io::NpzWriter w(path);
     auto i64 = [](std::size_t v) { return io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(v)}, Shape{}); };
     w.add("step", i64(step));
+    w.add("diverged_draws", i64(diverged));
     w.add("steps", i64(r.steps));
     w.add("epochs", i64(r.epochs));
     w.add("classes", i64(r.classes));
@@ -551,7 +549,7 @@ class UnrolledGd {
   }
 
   std::size_t load_checkpoint(const std::filesystem::path& path, UnrolledGdResult<T>& r, nn::Adam::State<T>& si,
-                              nn::Adam::State<T>& sl) {
+                              nn::Adam::State<T>& sl, std::size_t& diverged) {
     const auto arrays = io::load_npz(path);
     auto get = [&](const std::string& key) -> const io::NpyArray& {
       const auto it = arrays.find(key);
@@ -595,6 +593,8 @@ class UnrolledGd {
       for (std::size_t k = 0; k < fixed_->tensors.size(); ++k)
         fixed_->tensors[k] = tensor("theta0_" + std::to_string(k), fixed_->tensors[k]);
     }
+    // Checkpoints from before the count was saved have none: the count restarts at 0 for them.
+    diverged = arrays.count("diverged_draws") ? scalar("diverged_draws") : 0;
     const std::size_t step = scalar("step");
     DISTILL_CHECK(step <= opt_.outer_steps, "UnrolledGd::fit(): checkpoint '", path.string(), "' is at step ", step,
                   ", beyond outer_steps (", opt_.outer_steps, ")");
