@@ -524,7 +524,8 @@ class UnrolledGd {
     return z ^ (z >> 31);
   }
 
-  // Everything fit() needs to continue: the learned tensors, both Adam states, the loss history and θ₀ (fixed mode).
+  // Everything fit() needs to continue: the learned tensors, both Adam states, the loss history, the count of diverged
+  // θ₀ draws and θ₀ (fixed mode).
   void save_checkpoint(const std::filesystem::path& path, std::size_t step, const UnrolledGdResult<T>& r,
                        const nn::Adam::State<T>& si, const nn::Adam::State<T>& sl, std::size_t diverged) const {
     io::NpzWriter w(path);
