@@ -137,3 +137,49 @@ TEST_CASE("Kip::fit rejects bad input", "[synthetic][kip]") {
   auto resume = ds::KipOptions<float>{.images_per_class = 1, .resume_from = "/nonexistent/ckpt.npz"};
   CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, resume}.fit(blobs(3, 3, 8))), distill::io_error);
 }
+
+namespace {
+// FcNtk behind an interface without KernelTraits: kip_loss_and_grad takes its dense path (full K_ts, gram_vjp).
+struct OpaqueNtk {
+  dk::FcNtk k;
+  template <distill::Backend B>
+  Tensor<typename B::Scalar> gram(const Tensor<typename B::Scalar>& a, const Tensor<typename B::Scalar>& b,
+                                  dk::GramCache<typename B::Scalar>* cache = nullptr) const {
+    return k.template gram<B>(a, b, cache);
+  }
+  template <distill::Backend B>
+  dk::GramVjp<typename B::Scalar> gram_vjp(const Tensor<typename B::Scalar>& a, const Tensor<typename B::Scalar>& b,
+                                           const Tensor<typename B::Scalar>& g, dk::VjpWrt wrt = dk::VjpWrt::both,
+                                           const dk::GramCache<typename B::Scalar>* cache = nullptr) const {
+    return k.template gram_vjp<B>(a, b, g, wrt, cache);
+  }
+};
+}  // namespace
+
+TEMPLATE_TEST_CASE("kip_loss_and_grad: the streamed target pass equals the dense one", "[synthetic][kip]",
+                   DISTILL_TEST_BACKENDS) {
+  using B = TestType;
+  using T = typename B::Scalar;
+  static_assert(dk::StreamableKernel<dk::FcNtk, T> && !dk::StreamableKernel<OpaqueNtk, T>);
+  const double tol = std::is_same_v<T, double> ? 1e-11 : 2e-4;
+  // 600 targets: three blocks of default_stream_block_rows, the last one ragged.
+  const std::size_t n = 12, m = 600, d = 20, c = 4;
+  const auto xs = normal_tensor<T>({n, d}, 1), xt = normal_tensor<T>({m, d}, 3);
+  const auto ys = normal_tensor<T>({n, c}, 2, 0.5), yt = normal_tensor<T>({m, c}, 4, 0.5);
+  const dk::FcNtk k{.depth = 2, .bias_var = 0.05};
+  const auto s = ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-3);
+  const auto dn = ds::kip_loss_and_grad<B>(OpaqueNtk{k}, xs, ys, xt, yt, 1e-3);
+  CHECK(relative_error(s.loss, dn.loss) < tol);
+  CHECK(s.accuracy == dn.accuracy);
+  auto max_rel = [](const Tensor<T>& a, const Tensor<T>& b) {
+    double err = 0, scale = 0;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      err = std::max(err, std::abs(double(a[i]) - double(b[i])));
+      scale = std::max(scale, std::abs(double(b[i])));
+    }
+    return err / scale;
+  };
+  REQUIRE(s.d_support.shape() == xs.shape());
+  CHECK(max_rel(s.d_support, dn.d_support) < tol);
+  CHECK(max_rel(s.d_labels, dn.d_labels) < tol);
+}

@@ -50,6 +50,7 @@
 #include "distill/kernels/concepts.hpp"
 #include "distill/kernels/detail/cholesky.hpp"
 #include "distill/kernels/krr.hpp"
+#include "distill/kernels/streamed_vjp.hpp"
 #include "distill/nn/optimizers.hpp"
 
 namespace distill::synthetic {
@@ -65,8 +66,118 @@ struct KipLossGrad {
   double accuracy = 0;    //!< fraction of target rows whose prediction's argmax is the target's argmax
 };
 
+namespace detail {
+
+/// What the m×n part of a KIP step yields: the target-batch sums and the support-side VJP of K_ts.
+template <std::floating_point T>
+struct KipTargetPass {
+  double sq = 0;            //!< Σ (pred − y_t)² over the m·C entries
+  std::size_t correct = 0;  //!< rows whose argmax prediction is the target's argmax
+  Tensor<double> u;         //!< K_tsᵀ r  [n, C]
+  Tensor<T> d_support;      //!< ∂L/∂X_s through K_ts (the support side), shape of X_s
+};
+
+/// The per-row part of the target pass, shared by both versions: for target rows [row0, row0 + rows) with kernel
+/// rows k (float or double, [rows, n]) in double, pred = k α, r = (pred − y_t)/(mC); adds to sq, correct and
+/// u += kᵀ r, and leaves r in `r` ([rows, C]).
+template <class BD, std::floating_point T>
+void kip_residual_rows(const double* k, std::size_t row0, std::size_t rows, std::size_t n, const Tensor<double>& alpha,
+                       const Tensor<T>& yt, std::size_t m, double* pred, double* r, double* u, double& sq,
+                       std::size_t& correct) {
+  const std::size_t c = alpha.shape(1);
+  BD::gemm(Gemm<double>{.m = rows, .n = c, .k = n, .a = k, .lda = n, .b = alpha.data(), .ldb = c, .c = pred, .ldc = c});
+  const double scale = 1.0 / double(m * c);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const T* y = yt.data() + (row0 + i) * c;
+    const double* p = pred + i * c;
+    std::size_t best_p = 0, best_t = 0;
+    for (std::size_t q = 0; q < c; ++q) {
+      const double e = p[q] - double(y[q]);
+      sq += e * e;
+      r[i * c + q] = e * scale;
+      if (p[q] > p[best_p]) best_p = q;
+      if (y[q] > y[best_t]) best_t = q;
+    }
+    correct += best_p == best_t;
+  }
+  BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = rows, .a = k, .lda = n, .b = r, .ldb = c, .beta = 1.0,
+                        .c = u, .ldc = c});
+}
+
+/// Dot-product kernels: streamed over blocks of target rows (kernels/streamed_vjp.hpp), so K_ts and ∂L/∂K_ts are
+/// never formed and each block of X_t is read once, in cache, by both GEMMs.
+template <class B, class K>
+KipTargetPass<typename B::Scalar> kip_target_pass_streamed(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                          const Tensor<typename B::Scalar>& xt,
+                                                          const Tensor<typename B::Scalar>& yt,
+                                                          const Tensor<double>& alpha) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
+  const Tensor<T> alpha_t = alpha.template cast<T>();
+  struct Slot {
+    double sq = 0;
+    std::size_t correct = 0;
+    std::vector<double> u, k, pred, r;
+    std::vector<T> r_t;
+  };
+  std::vector<Slot> slots(kernels::stream_slots<B>());
+  auto row_grad = [&](std::size_t slot, std::size_t row0, std::size_t rows, T* kg) {
+    Slot& s = slots[slot];
+    s.u.resize(n * c, 0.0);
+    s.k.resize(rows * n);
+    s.pred.resize(rows * c);
+    s.r.resize(rows * c);
+    s.r_t.resize(rows * c);
+    for (std::size_t e = 0; e < rows * n; ++e) s.k[e] = double(kg[e]);
+    kip_residual_rows<BD>(s.k.data(), row0, rows, n, alpha, yt, m, s.pred.data(), s.r.data(), s.u.data(), s.sq,
+                          s.correct);
+    // ∂L/∂K_ts rows = r αᵀ, in T (each entry a sum of C products: no cancellation to fear)
+    for (std::size_t e = 0; e < rows * c; ++e) s.r_t[e] = T(s.r[e]);
+    B::gemm(Gemm<T>{.trans_b = true, .m = rows, .n = n, .k = c, .a = s.r_t.data(), .lda = c, .b = alpha_t.data(),
+                    .ldb = c, .c = kg, .ldc = n});
+  };
+  KipTargetPass<T> out;
+  out.d_support = kernels::streamed_vjp_x2<B>(kernel, xt, xs, row_grad);
+  out.u = Tensor<double>({n, c}, 0.0);
+  for (const Slot& s : slots) {  // in slot order: the same sums for the same thread count
+    out.sq += s.sq;
+    out.correct += s.correct;
+    for (std::size_t e = 0; e < s.u.size(); ++e) out.u[e] += s.u[e];
+  }
+  return out;
+}
+
+/// Any other kernel: K_ts and ∂L/∂K_ts as full m×n matrices, then the kernel's own VJP.
+template <class B, class K>
+KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                        const Tensor<typename B::Scalar>& xt,
+                                                        const Tensor<typename B::Scalar>& yt,
+                                                        const Tensor<double>& alpha) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
+  const Tensor<T> kts = kernel.template gram<B>(xt, xs);  // [m, n]
+  const Tensor<double> kts_d = kts.template cast<double>();
+  KipTargetPass<T> out;
+  out.u = Tensor<double>({n, c}, 0.0);
+  Tensor<double> pred({m, c}), r({m, c});
+  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, pred.data(), r.data(), out.u.data(), out.sq, out.correct);
+  Tensor<T> g_ts = Tensor<T>::empty({m, n});
+  const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
+  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
+                  .c = g_ts.data(), .ldc = n});
+  out.d_support = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second).dx2;
+  return out;
+}
+
+}  // namespace detail
+
 /**
  * The KIP loss and its exact gradient with respect to the support images and labels.
+ *
+ * Dot-product kernels (FcNtk, Rbf, Linear) run the m×n part streamed over blocks of target rows; other kernels
+ * through gram() and gram_vjp(). Both compute the same sums.
  *
  * @param xs   support images [n, ...]
  * @param ys   support labels [n, C] (centred one-hot or learned)
@@ -92,52 +203,26 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
                 " do not match each other or the support labels ", show(ys.shape()));
   const std::size_t n = xs.shape(0), m = xt.shape(0), c = ys.shape(1);
   DISTILL_CHECK(n > 0 && m > 0, "kip_loss_and_grad(): empty support (", n, ") or target batch (", m, ")");
+  DISTILL_CHECK(xs.size() / n == xt.size() / m, "kip_loss_and_grad(): support images ", show(xs.shape()),
+                " and target images ", show(xt.shape()), " have different features per row");
 
-  // Forward: K_ts in T (keeping the dot products for the VJP), K_ss and everything n×n in double.
-  kernels::GramCache<T> cache_ts;
-  const Tensor<T> kts = kernel.template gram<B>(xt, xs, &cache_ts);  // [m, n]
+  // K_ss and everything n×n in double (it also validates the kernel's options).
   const Tensor<double> xs_d = xs.template cast<double>();
   kernels::GramCache<double> cache_ss;
   const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d, &cache_ss);  // [n, n]
   const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
 
-  // Predictions K_ts α and residuals r = (pred − y_t)/(mC), in double.
-  const Tensor<double> kts_d = kts.template cast<double>();
-  Tensor<double> pred({m, c});
-  BD::gemm(Gemm<double>{.m = m, .n = c, .k = n, .a = kts_d.data(), .lda = n, .b = alpha.data(), .ldb = c,
-                        .c = pred.data(), .ldc = c});
+  // The m×n part: predictions, residuals, loss, u = K_tsᵀ r and the support-side VJP of K_ts.
+  detail::KipTargetPass<T> tp;
+  if constexpr (kernels::StreamableKernel<K, T>) tp = detail::kip_target_pass_streamed<B>(kernel, xs, xt, yt, alpha);
+  else tp = detail::kip_target_pass_dense<B>(kernel, xs, xt, yt, alpha);
   KipLossGrad<T> out;
-  Tensor<double> r({m, c});
-  double sq = 0;
-  std::size_t correct = 0;
-  const double scale = 1.0 / double(m * c);
-  for (std::size_t i = 0; i < m; ++i) {
-    std::size_t best_p = 0, best_t = 0;
-    for (std::size_t k = 0; k < c; ++k) {
-      const double e = pred[i * c + k] - double(yt[i * c + k]);
-      sq += e * e;
-      r[i * c + k] = e * scale;
-      if (pred[i * c + k] > pred[i * c + best_p]) best_p = k;
-      if (yt[i * c + k] > yt[i * c + best_t]) best_t = k;
-    }
-    correct += best_p == best_t;
-  }
-  out.loss = 0.5 * sq * scale;
-  out.accuracy = double(correct) / double(m);
+  out.loss = 0.5 * tp.sq / double(m * c);
+  out.accuracy = double(tp.correct) / double(m);
 
-  // ∂L/∂K_ts = r αᵀ  [m, n]: one GEMM in T (each entry is a sum of C products, no cancellation to fear)
-  Tensor<T> g_ts = Tensor<T>::empty({m, n});
-  {
-    const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
-    B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .alpha = T(1), .a = r_t.data(), .lda = c, .b = alpha_t.data(),
-                    .ldb = c, .beta = T(0), .c = g_ts.data(), .ldc = n});
-  }
   // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
-  Tensor<double> u({n, c});
-  BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = m, .a = kts_d.data(), .lda = n, .b = r.data(), .ldb = c,
-                        .c = u.data(), .ldc = c});
-  const Tensor<double> beta = chol.solve(u);
+  const Tensor<double> beta = chol.solve(tp.u);
   out.d_labels = beta.template cast<T>();
   // ∂L/∂K_ss = −sym(β αᵀ) − (reg/n)·tr(β αᵀ)·I
   double tr = 0;
@@ -150,13 +235,12 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
       g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
     }
 
-  // Back through the kernel: K_ts on the support side only, K_ss on both sides (the same X_s). K_ss's two sides
-  // give the same gradient, since ∂L/∂K_ss is symmetric and the kernel is symmetric in its arguments, so one side
-  // is computed and doubled (it saves a GEMM; the cache saves recomputing the dot products).
-  const auto v_ts = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second, &cache_ts);
+  // Back through K_ss on both sides (the same X_s). The two sides give the same gradient, since ∂L/∂K_ss is
+  // symmetric and the kernel is symmetric in its arguments, so one side is computed and doubled (it saves a GEMM;
+  // the cache saves recomputing the dot products).
   const auto v_ss = kernel.template gram_vjp<BD>(xs_d, xs_d, g_ss, kernels::VjpWrt::first, &cache_ss);
   out.d_support = Tensor<T>::empty(xs.shape());
-  for (std::size_t i = 0; i < xs.size(); ++i) out.d_support[i] = T(double(v_ts.dx2[i]) + 2.0 * v_ss.dx1[i]);
+  for (std::size_t i = 0; i < xs.size(); ++i) out.d_support[i] = T(double(tp.d_support[i]) + 2.0 * v_ss.dx1[i]);
   return out;
 }
 
