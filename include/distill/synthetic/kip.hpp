@@ -475,6 +475,9 @@ class Kip {
       xt = Tensor<T>::empty({m, d});
       yt = Tensor<T>({m, classes});
     }
+    // Draw the rows first (serial: the order of the draws is the stream), then copy them in parallel: the
+    // standardised copy of 5000 MNIST rows is 15.7 MB, a few ms of a step on one core.
+    picks_.clear();
     std::size_t row = 0;
     for (std::size_t cls = 0; cls < classes; ++cls) {
       auto& pool = pool_[cls];
@@ -482,10 +485,14 @@ class Kip {
       const std::size_t want = std::min(pool.size(), m / classes + (cls < m % classes ? 1 : 0));
       for (std::size_t k = 0; k < want; ++k, ++row) {
         std::swap(pool[k], pool[k + rng.uniform_int(pool.size() - k)]);
-        copy_standardised(train.images, pool[k], d, channels, xt.data() + row * d);
+        picks_.push_back(pool[k]);
         for (std::size_t c2 = 0; c2 < classes; ++c2) yt[row * classes + c2] = centred(c2 == cls, classes);
       }
     }
+    const long rows = static_cast<long>(row);
+#pragma omp parallel for schedule(static) if (rows * long(d) >= (1L << 18))
+    for (long r = 0; r < rows; ++r)
+      copy_standardised(train.images, picks_[std::size_t(r)], d, channels, xt.data() + std::size_t(r) * d);
     if (row != m) {  // a class smaller than its share: use a smaller batch this step
       xt = xt.rows(0, row).clone();
       yt = yt.rows(0, row).clone();
@@ -555,6 +562,7 @@ class Kip {
   K kernel_;
   KipOptions<T> options_;
   std::vector<std::vector<std::size_t>> by_class_, pool_;
+  std::vector<std::size_t> picks_;  //!< this step's target rows, in batch order
   Tensor<T> mean_, std_;
 };
 
