@@ -136,9 +136,9 @@ TEMPLATE_TEST_CASE("FcNtk: K(X, X) is symmetric and positive semi-definite", "[k
 TEST_CASE("FcNtk: the float SIMD path agrees with double", "[kernels]") {
   using BF = distill::EigenBackend<float>;
   using BD = distill::EigenBackend<double>;
-  // 93 columns reach every path of a row: the 4-pack interleaved blocks, single packs and a scalar tail (8-lane
-  // AVX2: 2 blocks, 3 packs, 5 scalars; 16-lane AVX-512: 1 block, 1 pack, 13 scalars). Duplicated rows, in a block
-  // and in the tail, exercise θ = 0 off the diagonal.
+  // 93 columns reach every path of a row: the 4-pack interleaved blocks, single packs and the last pack that
+  // overlaps the one before it (8-lane AVX2: 2 blocks, 3 packs, 5 columns left; 16-lane AVX-512: 1 block, 1 pack,
+  // 13 left). Duplicated rows, in a block and in the tail, exercise θ = 0 off the diagonal.
   auto x1d = normal_tensor<double>({9, 20}, 10), x2d = normal_tensor<double>({93, 20}, 11);
   for (std::size_t c = 0; c < 20; ++c) x2d.at(5, c) = x1d.at(2, c), x2d.at(91, c) = x1d.at(7, c);
   const auto gd = normal_tensor<double>({9, 93}, 12);
