@@ -16,8 +16,8 @@
  *
  * and at the end dX2 += 2 r2∘X2. The block's rows of X1 stay in cache between the two GEMMs, the n1×n2 matrices
  * (D, K, G, P) are never formed, and the whole pass is one parallel region with no serial gaps. Compared with
- * gram() + gram_vjp() this cut a KIP step (100 support × 5000 targets, 2 threads) from about 30 to about 20 ms,
- * mostly memory traffic and the serial work between the full-matrix passes.
+ * gram() + gram_vjp() this cut a KIP step (100 support × 5000 targets, 2 threads) from 29–30 to 22–23 ms
+ * (with the row passes' overlapping last pack), mostly memory traffic and the serial work between full-matrix passes.
  *
  * Per-slot sums (the partial dX2 and r2 of each thread) are added in slot order, so for a given thread count the
  * result does not depend on scheduling.
