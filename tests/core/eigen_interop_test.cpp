@@ -2,9 +2,9 @@
 // Tests for include/distill/core/eigen_interop.hpp: zero-copy views both ways, copies of column-major data.
 #include <catch2/catch.hpp>
 
-#include <Eigen/Core>
-
 #include "distill/core/eigen_interop.hpp"
+
+#include <Eigen/Core>
 
 namespace dd = distill;
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // FcNtk: hand-derived gradients vs finite differences and vs the autodiff tape, symmetry and PSD-ness, the
 // float SIMD path vs double, edge inputs, and the closed form vs Monte-Carlo kernels of wide random MLPs.
-#include <Eigen/Dense>
 #include <catch2/catch.hpp>
 #include <cmath>
 
 #include "distill/autodiff.hpp"
 #include "distill/kernels.hpp"
+#include <Eigen/Dense>  // after distill's headers: core/config.hpp includes the intrinsics quietly first
 #include "support/backends.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"

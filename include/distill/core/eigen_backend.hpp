@@ -3,6 +3,7 @@
 #ifndef DISTILL_CORE_EIGEN_BACKEND_HPP
 #define DISTILL_CORE_EIGEN_BACKEND_HPP
 
+#include "distill/core/config.hpp"  // first: it includes the intrinsics quietly
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>

@@ -11,6 +11,7 @@
  *   - from_eigen(e): a Tensor holding a copy of any Eigen expression (column-major ones too).
  */
 
+#include "distill/core/config.hpp"  // first: it includes the intrinsics quietly
 #include <Eigen/Core>
 
 #include "distill/core/tensor.hpp"

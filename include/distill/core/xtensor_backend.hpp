@@ -3,6 +3,7 @@
 #ifndef DISTILL_CORE_XTENSOR_BACKEND_HPP
 #define DISTILL_CORE_XTENSOR_BACKEND_HPP
 
+#include "distill/core/config.hpp"  // first: it includes the intrinsics quietly
 #include <array>
 #include <cmath>
 #include <cstddef>

@@ -11,6 +11,7 @@
  *   - from_xtensor(e): a Tensor holding a copy of any xtensor expression.
  */
 
+#include "distill/core/config.hpp"  // first: it includes the intrinsics quietly
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 #include <xtensor/xtensor.hpp>

@@ -14,6 +14,7 @@
  * Define DISTILL_NO_SIMD to force the scalar path.
  */
 
+#include "distill/core/config.hpp"  // first: it includes the intrinsics quietly
 #include <algorithm>
 #include <cmath>
 #include <concepts>
