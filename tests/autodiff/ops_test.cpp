@@ -99,6 +99,12 @@ std::vector<Case<B>> all_cases() {
                [](const Vs& x) { return ad::conv2d(x[0], x[1], x[2], {.stride = 1, .padding = 1}); }});
   c.push_back({"conv2d stride2", {r({1, 2, 6, 5}, 57), r({2, 2, 2, 3}, 58)},
                [](const Vs& x) { return ad::conv2d(x[0], x[1], V{}, {.stride = 2, .padding = 0}); }});
+  // 60 channels × 3×3 taps is past the direct path's 512: all three passes take the Winograd path.
+  c.push_back({"conv2d winograd", {r({2, 60, 3, 4}, 70), r({3, 60, 3, 3}, 71), r({3}, 72)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], x[2], {.stride = 1, .padding = 1}); }});
+  // One input channel, 60 outputs: a direct forward pass, but a Winograd input gradient (540 transposed taps).
+  c.push_back({"conv2d wide from one channel", {r({2, 1, 5, 4}, 73), r({60, 1, 3, 3}, 74)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], V{}, {.stride = 1, .padding = 1}); }});
   c.push_back({"avg_pool2d", {r({2, 2, 4, 4}, 59)}, [](const Vs& x) { return ad::avg_pool2d(x[0], 2); }});
   c.push_back({"max_pool2d", {sp({2, 2, 4, 4}, 60)}, [](const Vs& x) { return ad::max_pool2d(x[0], 2); }});
   c.push_back({"instance_norm", {r({2, 3, 3, 3}, 61)}, [](const Vs& x) { return ad::instance_norm(x[0]); }});
@@ -220,4 +226,40 @@ TEMPLATE_TEST_CASE("ops: take and put_add reject out-of-range indices", "[autodi
   const ad::Var<B> x(random_tensor<B>({2, 3}, 78));
   CHECK_THROWS_WITH(ad::take(x, {0, 6}, Shape{2}), Catch::Contains("index 6 out of range for 6 elements"));
   CHECK_THROWS_WITH(ad::put_add(x, {0, 1, 2, 3, 4, 9}, Shape{8}), Catch::Contains("index 9 out of range for 8"));
+}
+
+TEMPLATE_TEST_CASE("conv2d: the direct and Winograd paths match im2col + GEMM at the nets' layer shapes",
+                   "[autodiff][conv]", DISTILL_TEST_BACKENDS) {
+  using B = TestType;
+  using T = typename B::Scalar;
+  namespace dt = ad::detail;
+  struct Layer {
+    const char* name;
+    std::size_t batch, channels, size, out, kernel, pad;
+  };
+  // ConvNet-3's three layers (the 128-channel ones with 64 channels, to keep the test quick) and LeNet's two.
+  const Layer layer = GENERATE(Layer{"ConvNet conv1", 3, 1, 28, 16, 3, 1}, Layer{"ConvNet conv2", 5, 64, 14, 64, 3, 1},
+                               Layer{"ConvNet conv3", 13, 64, 7, 32, 3, 1}, Layer{"LeNet conv1", 2, 1, 28, 6, 5, 2},
+                               Layer{"LeNet conv2", 2, 6, 14, 16, 5, 0});
+  INFO(layer.name);
+  const distill::ConvGeometry g{layer.batch, layer.channels, layer.size, layer.size, layer.kernel, layer.kernel,
+                                1, 1, layer.pad, layer.pad};
+  const auto x = random_tensor<B>({layer.batch, layer.channels, layer.size, layer.size}, 80);
+  const auto w = random_tensor<B>({layer.out, layer.channels, layer.kernel, layer.kernel}, 81);
+  const auto bias = random_tensor<B>({layer.out}, 82);
+  const auto dy = random_tensor<B>({layer.batch, layer.out, g.out_h(), g.out_w()}, 83);
+  auto agree = [](const Tensor<T>& fast, const Tensor<T>& reference, double scale) {
+    REQUIRE(fast.shape() == reference.shape());
+    double worst = 0;
+    for (std::size_t i = 0; i < fast.size(); ++i) worst = std::max(worst, std::abs(double(fast[i]) - double(reference[i])));
+    // Sums of up to batch × positions products of values ≤ 1: relative to √terms, a few ulps of the result's size.
+    CHECK(worst <= Tolerances<T>::value * scale);
+  };
+  const double taps = double(g.col_rows()), positions = double(layer.batch * g.out_h() * g.out_w());
+  agree(dt::conv_forward<B>(x, w, g, bias.data()), dt::conv_forward<B>(x, w, g, bias.data(), dt::ConvPath::im2col),
+        std::sqrt(taps));
+  agree(dt::conv_input_grad<B>(dy, w, g), dt::conv_input_grad<B>(dy, w, g, dt::ConvPath::im2col),
+        std::sqrt(double(layer.out) * layer.kernel * layer.kernel));
+  agree(dt::conv_weight_grad<B>(x, dy, g, w.shape()),
+        dt::conv_weight_grad<B>(x, dy, g, w.shape(), dt::ConvPath::im2col), std::sqrt(positions));
 }

@@ -10,7 +10,8 @@
  * conv2d runs per sample (in parallel over the batch where the backend allows): im2col of one image into a
  * cache-sized scratch block, then one GEMM that writes NCHW directly — no batch-sized im2col matrix, no
  * transpose. Layers with few taps per output (LeNet's, ConvNet's first) take a direct convolution instead
- * (core/detail/direct_conv.hpp), for the forward pass and both gradients. conv2d's input and weight gradients
+ * (core/detail/direct_conv.hpp), and other 3×3 stride-1 layers (ConvNet's 128-channel ones) a Winograd
+ * F(2×2, 3×3) convolution (core/detail/winograd_conv.hpp), for the forward pass and both gradients. conv2d's input and weight gradients
  * are ops of their own whose backwards close the set, and max pooling is a gather at constant argmax positions,
  * so every op here is differentiable to any order (what unrolled dataset distillation needs through a ConvNet).
  * The batch im2col/col2im pair stays available as ops.
@@ -30,6 +31,7 @@
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/shape.hpp"
 #include "distill/core/detail/direct_conv.hpp"
+#include "distill/core/detail/winograd_conv.hpp"
 
 namespace distill::ad {
 
@@ -104,20 +106,30 @@ inline ConvGeometry one_sample(ConvGeometry g) {
   return g;
 }
 
+/// Which kernel computes a convolution pass: the fastest that applies (direct, Winograd, im2col + GEMM, in that
+/// order), or im2col + GEMM always (the general reference that benchmarks and tests compare the others with).
+enum class ConvPath { automatic, im2col };
+
 /// y[n] = W · im2col(x[n]) (+ bias per output channel, added while y[n] is in cache) for each sample:
 /// [N, C, H, W] × [O, C, kh, kw] -> [N, O, OH, OW].
 template <Backend B>
 Tensor<typename B::Scalar> conv_forward(const Tensor<typename B::Scalar>& x, const Tensor<typename B::Scalar>& w,
-                                        const ConvGeometry& g, const typename B::Scalar* bias = nullptr) {
+                                        const ConvGeometry& g, const typename B::Scalar* bias = nullptr,
+                                        ConvPath path = ConvPath::automatic) {
   using T = typename B::Scalar;
   const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   auto y = Tensor<T>::empty(Shape{g.batch, o, g.out_h(), g.out_w()});
-  if (distill::detail::DirectConv<T>::applies(g)) {  // few taps per output: no im2col, no GEMM (core/detail/direct_conv.hpp)
+  const bool fastest = path == ConvPath::automatic;
+  if (fastest && distill::detail::DirectConv<T>::applies(g)) {  // few taps per output: no GEMM (core/detail/direct_conv.hpp)
     const distill::detail::DirectConv<T> direct(g, o);
     for_each_sample<B>(
         g.batch, direct.scratch_size(),
         [&](std::size_t n, T* scratch) { direct.forward(x.data() + n * in, w.data(), bias, y.data() + n * o * p, scratch); },
         /*calls_gemm=*/false);
+    return y;
+  }
+  if (fastest && distill::detail::WinogradConv<B>::applies(g)) {  // 3×3, stride 1: 2.25× fewer multiplies (winograd_conv.hpp)
+    distill::detail::WinogradConv<B>(g, o).forward(x.data(), w.data(), bias, y.data());
     return y;
   }
   const ConvGeometry g1 = one_sample(g);
@@ -135,12 +147,13 @@ Tensor<typename B::Scalar> conv_forward(const Tensor<typename B::Scalar>& x, con
 /// x[n] = col2im(Wᵀ · y[n]): the gradient of conv_forward w.r.t. its input.
 template <Backend B>
 Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, const Tensor<typename B::Scalar>& w,
-                                           const ConvGeometry& g) {
+                                           const ConvGeometry& g, ConvPath path = ConvPath::automatic) {
   using T = typename B::Scalar;
   const std::size_t o = w.shape(0), ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
   using Direct = distill::detail::DirectConv<T>;
-  if (Direct::applies(g) && Direct::applies(Direct::transposed(g, o))) {
+  const bool fastest = path == ConvPath::automatic;
+  if (fastest && Direct::applies(g) && Direct::applies(Direct::transposed(g, o))) {
     // The transposed convolution as a direct one: dy padded by k − 1 − pad, with the flipped, transposed weights.
     const ConvGeometry gt = Direct::transposed(g, o);
     auto wt = Tensor<T>::empty(Shape{g.channels, o, g.kernel_h, g.kernel_w});
@@ -150,6 +163,10 @@ Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, 
         g.batch, direct.scratch_size(),
         [&](std::size_t n, T* scratch) { direct.forward(y.data() + n * o * p, wt.data(), nullptr, x.data() + n * in, scratch); },
         /*calls_gemm=*/false);
+    return x;
+  }
+  if (fastest && distill::detail::WinogradConv<B>::applies(g)) {
+    distill::detail::WinogradConv<B>(g, o).input_grad(y.data(), w.data(), x.data());
     return x;
   }
   const ConvGeometry g1 = one_sample(g);
@@ -163,13 +180,21 @@ Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, 
 /// W = Σ_n y[n] · im2col(x[n])ᵀ: the gradient of conv_forward w.r.t. its weight (per-thread partial sums).
 template <Backend B>
 Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x, const Tensor<typename B::Scalar>& y,
-                                            const ConvGeometry& g, const Shape& w_shape) {
+                                            const ConvGeometry& g, const Shape& w_shape,
+                                            ConvPath path = ConvPath::automatic) {
   using T = typename B::Scalar;
   const std::size_t o = w_shape[0], ckk = g.col_rows(), p = g.out_h() * g.out_w(), in = g.channels * g.height * g.width;
   Tensor<T> w(w_shape);
   const ConvGeometry g1 = one_sample(g);
   std::optional<distill::detail::DirectConv<T>> direct;
-  if (distill::detail::DirectConv<T>::applies(g)) direct.emplace(g, o);
+  if (path == ConvPath::im2col) {
+    // the general path below
+  } else if (distill::detail::DirectConv<T>::applies(g)) {
+    direct.emplace(g, o);
+  } else if (distill::detail::WinogradConv<B>::applies(g)) {
+    distill::detail::WinogradConv<B>(g, o).weight_grad(x.data(), y.data(), w.data());
+    return w;
+  }
   const std::size_t scratch_size = (direct ? direct->scratch_size() : ckk * p) + o * ckk;
   // Scratch per thread: the im2col block (or the direct path's padded sample), then this thread's partial gradient.
   std::mutex merge;
