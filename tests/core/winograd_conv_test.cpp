@@ -11,6 +11,7 @@
 #include "distill/core/detail/winograd_conv.hpp"
 #include "distill/core/rng.hpp"
 #include "support/backends.hpp"
+#include "support/conv_reference.hpp"
 #include "support/tolerances.hpp"
 
 namespace dd = distill;
@@ -20,23 +21,6 @@ namespace {
 struct Case {
   std::size_t batch, channels, height, width, pad_h, pad_w, out_channels;
 };
-
-template <class T>
-std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
-  dd::Rng rng(seed);
-  std::vector<T> v(n);
-  for (auto& e : v) e = T(rng.uniform(-1.0, 1.0));
-  return v;
-}
-
-/// x at (n, c, i, j) of the padded batch, 0 outside the image.
-template <class T>
-double padded_at(const dd::ConvGeometry& g, const std::vector<T>& x, std::size_t n, std::size_t c, std::size_t i,
-                 std::size_t j) {
-  const long h = long(i) - long(g.pad_h), w = long(j) - long(g.pad_w);
-  if (h < 0 || w < 0 || h >= long(g.height) || w >= long(g.width)) return 0;
-  return double(x[((n * g.channels + c) * g.height + std::size_t(h)) * g.width + std::size_t(w)]);
-}
 
 }  // namespace
 
