@@ -21,6 +21,7 @@
 #include "distill/eval/krr_eval.hpp"
 #include "distill/io.hpp"
 #include "distill/kernels.hpp"
+#include "distill/synthetic/augment.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "distill/synthetic/label_solve.hpp"
 
@@ -29,7 +30,7 @@ namespace dd = distill;
 int main(int argc, char** argv) {
   CLI::App app{"Distill MNIST / Fashion-MNIST with KIP (Kernel Inducing Points) on the infinite-width FC NTK"};
   std::string dataset = "mnist", out = "", init = "real", schedule = "cosine";
-  std::size_t ipc = 10, steps = 2500, depth = 3, target_batch = 5000, eval_batch = 2000, ls_targets = 10000;
+  std::size_t ipc = 10, steps = 2500, depth = 3, target_batch = 5000, eval_batch = 2000, ls_targets = 10000, shift = 0;
   bool learn_labels = false, label_solve = false, nngp = false, quiet = false;
   double lr = 0.08, reg = 1e-6, label_lr = 0.0, bias_var = 0.0;
   std::uint64_t seed = 0;
@@ -42,6 +43,8 @@ int main(int argc, char** argv) {
   app.add_flag("--learn-labels", learn_labels, "also learn the support labels");
   app.add_option("--target-batch", target_batch, "class-balanced target batch per step")->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--augment-shift", shift, "shift each target image by up to this many pixels (0: no augmentation)")
+      ->capture_default_str();
   app.add_option("--label-lr", label_lr, "Adam learning rate of the labels (0 = --lr)")->capture_default_str();
   app.add_option("--schedule", schedule, "learning-rate schedule: constant or cosine (decays to 0 over the steps)")
       ->check(CLI::IsMember({"constant", "cosine"}))->capture_default_str();
@@ -82,9 +85,11 @@ int main(int argc, char** argv) {
                                              .schedule = schedule == "cosine" ? dd::synthetic::KipSchedule::cosine
                                                                               : dd::synthetic::KipSchedule::constant,
                                              .seed = seed};
-    std::printf("KIP on %s (%s backend): %zu train / %zu test, %zu images per class, FC %s depth %zu, %zu steps, target batch %zu%s\n",
+    if (shift > 0) options.augment = dd::synthetic::RandomShift{.max_shift = shift};
+    std::printf("KIP on %s (%s backend): %zu train / %zu test, %zu images per class, FC %s depth %zu, %zu steps, target batch %zu%s%s\n",
                 dataset.c_str(), backend.c_str(), train.size(), test.size(), ipc, nngp ? "NNGP" : "NTK", depth, steps, target_batch,
-                learn_labels ? ", learning labels" : "");
+                learn_labels ? ", learning labels" : "",
+                shift > 0 ? (", targets shifted by up to " + std::to_string(shift) + " px").c_str() : "");
 
     // Before: the initial support (random real images per class), scored the same way.
     auto before_options = options;
