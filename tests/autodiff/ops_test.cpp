@@ -2,7 +2,11 @@
 // Every differentiable op against central finite differences in double: first order, and second order
 // (the gradient of ⟨∇f, v⟩ with create_graph), on both backends.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <functional>
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 #include "distill/autodiff.hpp"
 #include "support/backends.hpp"
@@ -262,4 +266,38 @@ TEMPLATE_TEST_CASE("conv2d: the direct and Winograd paths match im2col + GEMM at
         std::sqrt(double(layer.out) * layer.kernel * layer.kernel));
   agree(dt::conv_weight_grad<B>(x, dy, g, w.shape()),
         dt::conv_weight_grad<B>(x, dy, g, w.shape(), dt::ConvPath::im2col), std::sqrt(positions));
+}
+
+TEMPLATE_TEST_CASE("conv2d weight gradients give the same bytes on every run with more threads than two",
+                   "[autodiff][conv]", DISTILL_TEST_FLOAT_BACKENDS) {
+  // Per-thread partial sums are added in thread order. (Added in the order threads finished, they would differ in
+  // the last bits from run to run once three or more partials are summed; two commute exactly.)
+  using B = TestType;
+  namespace dt = ad::detail;
+#if defined(_OPENMP)
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(4);
+#endif
+  struct Layer {
+    const char* name;
+    distill::ConvGeometry g;
+    std::size_t out;
+  };
+  for (const Layer& layer : {Layer{"direct (LeNet conv2)", {16, 6, 14, 14, 5, 5, 1, 1, 0, 0}, 16},
+                             Layer{"im2col (stride 2)", {16, 8, 9, 9, 3, 3, 2, 2, 1, 1}, 12},
+                             Layer{"Winograd", {16, 64, 7, 7, 3, 3, 1, 1, 1, 1}, 8}}) {
+    INFO(layer.name);
+    const auto& g = layer.g;
+    const auto x = random_tensor<B>({g.batch, g.channels, g.height, g.width}, 90);
+    const auto dy = random_tensor<B>({g.batch, layer.out, g.out_h(), g.out_w()}, 91);
+    const Shape w_shape{layer.out, g.channels, g.kernel_h, g.kernel_w};
+    const auto first = dt::conv_weight_grad<B>(x, dy, g, w_shape);
+    for (int run = 0; run < 10; ++run) {
+      const auto again = dt::conv_weight_grad<B>(x, dy, g, w_shape);
+      REQUIRE(std::equal(first.data(), first.data() + first.size(), again.data()));
+    }
+  }
+#if defined(_OPENMP)
+  omp_set_num_threads(before);
+#endif
 }

@@ -20,7 +20,6 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <vector>
 #if defined(_OPENMP)
@@ -195,12 +194,16 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
     distill::detail::WinogradConv<B>(g, o).weight_grad(x.data(), y.data(), w.data());
     return w;
   }
-  const std::size_t scratch_size = (direct ? direct->scratch_size() : ckk * p) + o * ckk;
-  // Scratch per thread: the im2col block (or the direct path's padded sample), then this thread's partial gradient.
-  std::mutex merge;
-  auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch) {
-    T* partial = scratch + (scratch_size - o * ckk);
-    std::fill_n(partial, o * ckk, T(0));
+  const std::size_t scratch_size = direct ? direct->scratch_size() : ckk * p;
+  // Scratch per thread: the im2col block (or the direct path's padded sample). Each thread sums its samples into
+  // its own row of `partials`, and the rows are added in thread order afterwards, so a given thread count always
+  // gives the same bytes (merging under a mutex added them in the order the threads finished).
+  std::size_t max_threads = 1;
+#if defined(_OPENMP)
+  max_threads = std::size_t(omp_get_max_threads());
+#endif
+  Tensor<T> partials(Shape{max_threads, o * ckk});  // zeros: rows of threads that do not run add nothing
+  auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch, T* partial) {
     for (std::size_t n = begin; n < end; ++n) {
       if (direct) {
         direct->accumulate_weight_grad(x.data() + n * in, y.data() + n * o * p, partial, scratch);
@@ -209,8 +212,6 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
         B::gemm(Gemm<T>{false, true, o, ckk, p, T(1), y.data() + n * o * p, p, scratch, p, T(1), partial, ckk});
       }
     }
-    std::lock_guard<std::mutex> lock(merge);
-    B::axpby(T(1), partial, T(1), w.data(), w.size());
   };
   if (direct || BackendTraits<B>::gemm_in_parallel_region) {
 #pragma omp parallel if (g.batch > 1)
@@ -221,12 +222,13 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
       threads = std::size_t(omp_get_num_threads());
       id = std::size_t(omp_get_thread_num());
 #endif
-      accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data());
+      accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data(), partials.data() + id * o * ckk);
     }
   } else {
     auto scratch = Tensor<T>::empty(Shape{scratch_size});
-    accumulate(0, g.batch, scratch.data());
+    accumulate(0, g.batch, scratch.data(), partials.data());
   }
+  for (std::size_t t = 0; t < max_threads; ++t) B::axpby(T(1), partials.data() + t * o * ckk, T(1), w.data(), w.size());
   return w;
 }
 
