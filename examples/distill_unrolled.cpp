@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
   app.add_option("--lr-lr", opt.lr_lr, "Adam learning rate for the log step sizes");
   app.add_option("--outer-beta1", opt.outer_beta1, "Adam beta1 of the outer optimizer");
   app.add_option("--initial-lr", opt.initial_lr, "initial inner step size");
+  std::string inner = "sgd";
+  app.add_option("--inner", inner, "the unrolled update: sgd (the paper) or adam (moments from zero at every init)")
+      ->check(CLI::IsMember({"sgd", "adam"}));
+  app.add_option("--inner-eps", opt.inner.eps, "adam's epsilon in the inner update");
+  app.add_flag("--step-size-per-tensor", opt.step_size_per_tensor,
+               "learn a step size per inner step and parameter tensor (each layer's weights and biases), not one per step");
   app.add_option("--decay-every", opt.decay_every, "halve the outer learning rates every N steps (0: never)");
   app.add_option("--real-batch", opt.real_batch, "real minibatch size of the outer loss");
   app.add_option("--init", init, "synthetic image init: noise or real")->check(CLI::IsMember({"noise", "real"}));
@@ -84,6 +91,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
   opt.memory = memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
+  if (inner == "adam") opt.inner.rule = dd::synthetic::InnerOptimizer::Rule::adam;
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
   if (validation > 0 && eval_every == 0) {
     std::cerr << "distill_unrolled: --validation needs --eval-every (how often to score the set)\n";
@@ -150,7 +158,11 @@ int main(int argc, char** argv) {
     std::cout << "distilled in " << std::fixed << std::setprecision(1) << seconds << " s ("
               << std::setprecision(3) << seconds / double(opt.outer_steps) << " s per outer step)\n";
     std::cout << "learned step sizes:";
-    for (std::size_t i = 0; i < result.log_lr.size(); ++i) std::cout << ' ' << std::setprecision(4) << result.lr(i);
+    const std::size_t per_step = result.step_sizes_per_step();
+    for (std::size_t i = 0; i < result.log_lr.shape(0); ++i) {
+      std::cout << (per_step > 1 ? "\n  step " + std::to_string(i) + ":" : "");
+      for (std::size_t k = 0; k < per_step; ++k) std::cout << ' ' << std::setprecision(4) << result.lr(i, k);
+    }
     std::cout << '\n';
 
     // Test accuracy of a set: on its fixed init, or over eval_inits inits never seen in distillation.
@@ -191,11 +203,18 @@ int main(int argc, char** argv) {
       report(result, "that set (saved): ");
     }
 
+    std::ostringstream inner_json;  // how to replay the steps: the update rule goes with the step sizes
+    if (opt.inner.rule == dd::synthetic::InnerOptimizer::Rule::sgd)
+      inner_json << "\"sgd\"";
+    else
+      inner_json << "{\"rule\": \"adam\", \"beta1\": " << opt.inner.beta1 << ", \"beta2\": " << opt.inner.beta2
+                 << ", \"eps\": " << opt.inner.eps << "}";
     const std::string options_json =
         "{\"model\": \"lenet\", \"images_per_class\": " + std::to_string(opt.images_per_class) +
         ", \"steps\": " + std::to_string(opt.steps) + ", \"epochs\": " + std::to_string(opt.epochs) + ", \"theta\": \"" +
         theta + "\", \"outer_steps\": " + std::to_string(opt.outer_steps) +
-        ", \"learn_labels\": " + (opt.learn_labels ? "true" : "false") + ", \"seed\": " + std::to_string(opt.seed) + "}";
+        ", \"learn_labels\": " + (opt.learn_labels ? "true" : "false") +
+        ", \"step_size_per_tensor\": " + (opt.step_size_per_tensor ? "true" : "false") + ",\n        \"inner\": " + inner_json.str() + ", \"seed\": " + std::to_string(opt.seed) + "}";
     const auto set = dd::synthetic::to_distilled_set(result, norm.mean, norm.stddev, options_json);
     dd::io::save_distilled(out + ".npz", set);
     dd::io::write_png_grid(out + ".png", set.images,
