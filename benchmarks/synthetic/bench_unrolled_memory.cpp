@@ -3,7 +3,9 @@
 // (LeNet, MNIST-sized synthetic and real batches). Memory::full grows with activations × steps,
 // Memory::recompute with parameters × steps. Peak = the most bytes live tensors held at once (BufferPool).
 //
-//   bench_unrolled_memory [--steps 10,30,100,300] [--real-batch 256] [--ipc 1]
+// With --inner adam the unrolled update is Adam: the recompute mode then keeps θ and both moments per step.
+//
+//   bench_unrolled_memory [--steps 10,30,100,300] [--real-batch 256] [--ipc 1] [--inner sgd|adam]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -21,6 +23,7 @@ using T = float;
 int main(int argc, char** argv) {
   std::vector<std::size_t> step_counts{10, 30, 100, 300};
   std::size_t real_batch = 256, ipc = 1;
+  dd::synthetic::InnerOptimizer inner;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--steps") {
@@ -29,6 +32,12 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(ss, item, ',');) step_counts.push_back(std::stoul(item));
     } else if (a == "--real-batch") real_batch = std::stoul(v);
     else if (a == "--ipc") ipc = std::stoul(v);
+    else if (a == "--inner" && (v == "sgd" || v == "adam"))
+      inner.rule = v == "adam" ? dd::synthetic::InnerOptimizer::Rule::adam : dd::synthetic::InnerOptimizer::Rule::sgd;
+    else {
+      std::fprintf(stderr, "bench_unrolled_memory: unknown option or value '%s %s'\n", a.c_str(), v.c_str());
+      return 2;
+    }
   }
   const dd::nn::LeNet model{};
   dd::Rng rng(0);
@@ -42,7 +51,8 @@ int main(int argc, char** argv) {
   B::random_normal(rng, real_x.data(), real_x.size(), T(0), T(1));
   auto& pool = dd::BufferPool::instance();
 
-  std::printf("unrolled-GD hypergradient, LeNet, %zu synthetic images per step, real batch %zu, 1 epoch\n", n, real_batch);
+  std::printf("unrolled-GD hypergradient, LeNet, %zu synthetic images per step, real batch %zu, 1 epoch, inner %s\n", n,
+              real_batch, inner.rule == dd::synthetic::InnerOptimizer::Rule::adam ? "adam" : "sgd");
   std::printf("%8s  %12s  %12s  %12s  %12s\n", "steps", "full MB", "full s", "recompute MB", "recompute s");
   for (std::size_t steps : step_counts) {
     std::vector<dd::Tensor<T>> images;
@@ -59,7 +69,7 @@ int main(int argc, char** argv) {
       const std::size_t base = pool.in_use_bytes();
       const auto t0 = std::chrono::steady_clock::now();
       const auto hg = dd::synthetic::unrolled_hypergradient<B>(model, images, labels, {}, log_lr, 1, theta0, real_x, real_y,
-                                                               classes, memory);
+                                                               classes, memory, inner);
       sec[mode] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       mb[mode] = double(pool.peak_bytes() - base) / 1e6;
       loss[mode] = hg.loss;
