@@ -406,6 +406,37 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.initial_lr = INFINITY})), Catch::Contains("finite"));
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.divergence_patience = 0})),
                     Catch::Contains("divergence_patience"));
+  // Inner Adam: ε must be positive (√(v̂ + ε²) at g = 0 would be 0), the decays in [0, 1).
+  using Rule = syn::InnerOptimizer::Rule;
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .eps = 0}})),
+                    Catch::Contains("UnrolledGd") && Catch::Contains("eps > 0") && Catch::Contains("0.9, 0.999, 0)"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .eps = -1e-8}})),
+                    Catch::Contains("eps > 0"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .beta1 = 1}})),
+                    Catch::Contains("beta1, beta2 in [0, 1)") && Catch::Contains("(got 1, 0.999"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .beta2 = -0.5}})),
+                    Catch::Contains("-0.5"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .eps = NAN}})),
+                    Catch::Contains("eps > 0"));
+  // SGD ignores Adam's constants, so they are not checked there.
+  CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::sgd, .eps = 0}}));
+  // The same check guards the free functions: a hand-made set with a bad inner rule is refused before any step.
+  distill::Rng rng(1);
+  const auto theta0 = TinyMlp{}.init<B>(rng);
+  syn::UnrolledGdResult<float> set;
+  set.steps = 1;
+  set.epochs = 1;
+  set.classes = 3;
+  set.images = {Tensor<float>({3, 1, 3, 4})};
+  set.labels = {0, 1, 2};
+  set.log_lr = Tensor<float>({1});
+  CHECK_NOTHROW(syn::apply_distilled<B>(TinyMlp{}, theta0, set));
+  set.inner = {.rule = Rule::adam, .eps = 0};
+  CHECK_THROWS_WITH(syn::apply_distilled<B>(TinyMlp{}, theta0, set),
+                    Catch::Contains("apply_distilled()") && Catch::Contains("eps > 0"));
+  CHECK_THROWS_WITH(syn::unrolled_hypergradient<B>(TinyMlp{}, set.images, set.labels, {}, set.log_lr, 1, theta0, x,
+                                                   std::vector<std::int64_t>(10, 0), 3, syn::Memory::full, set.inner),
+                    Catch::Contains("unrolled_hypergradient()") && Catch::Contains("eps > 0"));
 }
 
 namespace {
