@@ -67,6 +67,8 @@ int main(int argc, char** argv) {
   app.add_option("--inner", inner, "the unrolled update: sgd (the paper) or adam (moments from zero at every init)")
       ->check(CLI::IsMember({"sgd", "adam"}));
   app.add_option("--inner-eps", opt.inner.eps, "adam's epsilon in the inner update");
+  app.add_option("--inner-beta1", opt.inner.beta1, "adam's first-moment decay in the inner update, in [0, 1)");
+  app.add_option("--inner-beta2", opt.inner.beta2, "adam's second-moment decay in the inner update, in [0, 1)");
   app.add_flag("--step-size-per-tensor", opt.step_size_per_tensor,
                "learn a step size per inner step and parameter tensor (each layer's weights and biases), not one per step");
   app.add_option("--decay-every", opt.decay_every, "halve the outer learning rates every N steps (0: never)");
