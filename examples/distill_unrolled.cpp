@@ -205,25 +205,24 @@ int main(int argc, char** argv) {
       report(result, "that set (saved): ");
     }
 
-    std::ostringstream inner_json;  // how to replay the steps: the update rule goes with the step sizes
+    // Everything it takes to rerun the distillation, and to replay the steps (the update rule goes with the step sizes).
+    std::ostringstream json;
+    const auto flag = [](bool b) { return b ? "true" : "false"; };
+    json << "{\"model\": \"lenet\", \"dataset\": \"" << dataset << "\", \"images_per_class\": " << opt.images_per_class
+         << ", \"steps\": " << opt.steps << ", \"epochs\": " << opt.epochs << ", \"theta\": \"" << theta
+         << "\", \"outer_steps\": " << opt.outer_steps << ", \"learn_labels\": " << flag(opt.learn_labels)
+         << ", \"step_size_per_tensor\": " << flag(opt.step_size_per_tensor) << ",\n        \"inner\": ";
     if (opt.inner.rule == dd::synthetic::InnerOptimizer::Rule::sgd)
-      inner_json << "\"sgd\"";
+      json << "\"sgd\"";
     else
-      inner_json << "{\"rule\": \"adam\", \"beta1\": " << opt.inner.beta1 << ", \"beta2\": " << opt.inner.beta2
-                 << ", \"eps\": " << opt.inner.eps << "}";
-    std::ostringstream schedule_json;  // the rest of what it takes to rerun the distillation
-    schedule_json << "\"init\": \"" << init << "\", \"initial_lr\": " << opt.initial_lr << ", \"outer_lr\": " << opt.outer_lr
-                  << ", \"lr_lr\": " << opt.lr_lr << ", \"label_lr\": " << opt.label_lr << ", \"outer_beta1\": "
-                  << opt.outer_beta1 << ", \"decay_every\": " << opt.decay_every << ", \"real_batch\": " << opt.real_batch
-                  << ", \"inits_per_step\": " << opt.inits_per_step << ", \"validation\": " << validation
-                  << ", \"dataset\": \"" << dataset << "\"";
-    const std::string options_json =
-        "{\"model\": \"lenet\", \"images_per_class\": " + std::to_string(opt.images_per_class) +
-        ", \"steps\": " + std::to_string(opt.steps) + ", \"epochs\": " + std::to_string(opt.epochs) + ", \"theta\": \"" +
-        theta + "\", \"outer_steps\": " + std::to_string(opt.outer_steps) +
-        ", \"learn_labels\": " + (opt.learn_labels ? "true" : "false") +
-        ", \"step_size_per_tensor\": " + (opt.step_size_per_tensor ? "true" : "false") + ",\n        \"inner\": " + inner_json.str() + ", \"seed\": " + std::to_string(opt.seed) +
-        ", " + schedule_json.str() + "}";
+      json << "{\"rule\": \"adam\", \"beta1\": " << opt.inner.beta1 << ", \"beta2\": " << opt.inner.beta2
+           << ", \"eps\": " << opt.inner.eps << "}";
+    json << ", \"seed\": " << opt.seed << ", \"init\": \"" << init << "\", \"initial_lr\": " << opt.initial_lr
+         << ", \"outer_lr\": " << opt.outer_lr << ", \"lr_lr\": " << opt.lr_lr << ", \"label_lr\": " << opt.label_lr
+         << ", \"outer_beta1\": " << opt.outer_beta1 << ", \"decay_every\": " << opt.decay_every
+         << ", \"real_batch\": " << opt.real_batch << ", \"inits_per_step\": " << opt.inits_per_step
+         << ", \"validation\": " << validation << "}";
+    const std::string options_json = json.str();
     const auto set = dd::synthetic::to_distilled_set(result, norm.mean, norm.stddev, options_json);
     dd::io::save_distilled(out + ".npz", set);
     dd::io::write_png_grid(out + ".png", set.images,
