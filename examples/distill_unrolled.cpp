@@ -64,8 +64,10 @@ int main(int argc, char** argv) {
   app.add_option("--outer-beta1", opt.outer_beta1, "Adam beta1 of the outer optimizer");
   app.add_option("--initial-lr", opt.initial_lr, "initial inner step size");
   std::string inner = "sgd";
-  app.add_option("--inner", inner, "the unrolled update: sgd (the paper) or adam (moments from zero at every init)")
-      ->check(CLI::IsMember({"sgd", "adam"}));
+  app.add_option("--inner", inner,
+                 "the unrolled update: sgd (the paper), momentum (heavy ball) or adam (buffers from zero at every init)")
+      ->check(CLI::IsMember({"sgd", "momentum", "adam"}));
+  app.add_option("--inner-momentum", opt.inner.momentum, "the momentum rule's mu in the inner update, in [0, 1)");
   app.add_option("--inner-eps", opt.inner.eps, "adam's epsilon in the inner update");
   app.add_option("--inner-beta1", opt.inner.beta1, "adam's first-moment decay in the inner update, in [0, 1)");
   app.add_option("--inner-beta2", opt.inner.beta2, "adam's second-moment decay in the inner update, in [0, 1)");
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
   opt.memory = memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
   if (inner == "adam") opt.inner.rule = dd::synthetic::InnerOptimizer::Rule::adam;
+  if (inner == "momentum") opt.inner.rule = dd::synthetic::InnerOptimizer::Rule::momentum;
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
   if (validation > 0 && eval_every == 0) {
     std::cerr << "distill_unrolled: --validation needs --eval-every (how often to score the set)\n";
@@ -120,7 +123,8 @@ int main(int argc, char** argv) {
     }
     std::cout << "distill_unrolled: " << dataset << " train " << train.size() << ", test " << test.size() << "; LeNet, "
               << opt.images_per_class << " image(s)/class x " << opt.steps << " step(s) x " << opt.epochs
-              << " epoch(s), theta0 " << theta << ", memory " << memory << ", " << backend << " backend\n";
+              << " epoch(s), theta0 " << theta << ", inner " << inner << ", init " << init << ", memory " << memory << ", "
+              << backend << " backend\n";
 
     const dd::nn::LeNet model{};
     dd::synthetic::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
@@ -214,6 +218,8 @@ int main(int argc, char** argv) {
          << ", \"step_size_per_tensor\": " << flag(opt.step_size_per_tensor) << ",\n        \"inner\": ";
     if (opt.inner.rule == dd::synthetic::InnerOptimizer::Rule::sgd)
       json << "\"sgd\"";
+    else if (opt.inner.rule == dd::synthetic::InnerOptimizer::Rule::momentum)
+      json << "{\"rule\": \"momentum\", \"momentum\": " << opt.inner.momentum << "}";
     else
       json << "{\"rule\": \"adam\", \"beta1\": " << opt.inner.beta1 << ", \"beta2\": " << opt.inner.beta2
            << ", \"eps\": " << opt.inner.eps << "}";

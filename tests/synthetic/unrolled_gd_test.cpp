@@ -201,6 +201,33 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner Adam steps vs fi
   CHECK_THROWS_WITH(p.hypergradient(syn::Memory::full), Catch::Contains("inner adam") && Catch::Contains("beta2"));
 }
 
+TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner momentum steps vs finite differences; recompute "
+                   "agrees", "[synthetic][grad][second-order][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
+  Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true, true);
+  p.inner = {.rule = syn::InnerOptimizer::Rule::momentum, .momentum = 0.8};
+  check_against_finite_differences(p);
+  const auto full = p.hypergradient(syn::Memory::full);
+  const auto lean = p.hypergradient(syn::Memory::recompute);
+  CHECK(lean.loss == Approx(full.loss).epsilon(1e-12));
+  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
+  for (std::size_t t = 0; t < full.d_images.size(); ++t) {
+    CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
+    CHECK(distill::max_abs_diff(full.d_soft_labels[t], lean.d_soft_labels[t]) < 1e-12);
+  }
+  // The buffer matters: the same rates through plain SGD give another loss; μ = 0 is plain SGD exactly.
+  auto sgd = p;
+  sgd.inner = {};
+  const auto plain = sgd.hypergradient(syn::Memory::full);
+  CHECK(plain.loss != Approx(full.loss));
+  auto zero = p;
+  zero.inner.momentum = 0;
+  const auto mu0 = zero.hypergradient(syn::Memory::recompute);
+  CHECK(mu0.loss == Approx(plain.loss).epsilon(1e-12));
+  CHECK(distill::max_abs_diff(mu0.d_log_lr, plain.d_log_lr) < 1e-12);
+  p.inner.momentum = 1.0;
+  CHECK_THROWS_WITH(p.hypergradient(syn::Memory::full), Catch::Contains("inner momentum") && Catch::Contains("[0, 1)"));
+}
+
 TEMPLATE_TEST_CASE("unrolled_hypergradient: recompute mode gives the full mode's hypergradient",
                    "[synthetic][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
   Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true);
@@ -251,15 +278,19 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step size
   CHECK(after > before + 0.3);
 }
 
-TEMPLATE_TEST_CASE("apply_distilled: inner Adam replays the steps as nn::Adam trains on the same batches",
-                   "[synthetic]", DISTILL_TEST_BACKENDS) {
-  using B = TestType;
+namespace {
+
+/// A hand-made 3-step × 2-epoch set on 3-class blobs with the given inner rule, replayed by apply_distilled from a
+/// random TinyMlp init, and the same six steps taken by `optimizer` (an nn:: optimizer at the set's step sizes).
+/// Checks that both end at the same weights and that the weights moved.
+template <class B, class Optimizer>
+void check_replay_matches(const syn::InnerOptimizer& inner, const Optimizer& optimizer, double tol) {
   using T = typename B::Scalar;
   const auto data = blobs<T>(30, 1.5, 5);
   syn::UnrolledGdResult<T> set;
   set.steps = 3, set.epochs = 2, set.classes = 3;
   set.labels = {0, 1, 2};
-  set.inner = {.rule = syn::InnerOptimizer::Rule::adam, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-12};
+  set.inner = inner;
   for (std::size_t t = 0; t < 3; ++t) {  // step t trains on blobs 3t .. 3t + 2 (classes 0, 1, 2)
     Tensor<T> im({3, 1, 3, 4});
     std::copy_n(data.first.data() + t * 36, 36, im.data());
@@ -272,8 +303,7 @@ TEMPLATE_TEST_CASE("apply_distilled: inner Adam replays the steps as nn::Adam tr
   const auto replayed = syn::apply_distilled<B>(TinyMlp{}, theta0, set);
 
   nn::Params<T> theta = theta0.clone();
-  const nn::Adam adam{.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-12};
-  nn::Adam::State<T> state;
+  typename Optimizer::template State<T> state;
   for (std::size_t i = 0; i < 6; ++i) {
     ad::Tape<B> tape;
     std::vector<ad::Var<B>> vars;
@@ -285,13 +315,30 @@ TEMPLATE_TEST_CASE("apply_distilled: inner Adam replays the steps as nn::Adam tr
     for (std::size_t k = 0; k < 3; ++k) params.push_back(&theta.tensors[k]), grads.push_back(g[k].value());
     std::vector<const Tensor<T>*> grad_ptrs;
     for (const auto& gk : grads) grad_ptrs.push_back(&gk);
-    adam.step(state, params, grad_ptrs, double(set.lr(i)));
+    optimizer.step(state, params, grad_ptrs, double(set.lr(i)));
   }
-  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-9;  // √(v̂ + ε²) against √v̂ + ε, rounding
   for (std::size_t k = 0; k < 3; ++k) {
     CHECK(distill::max_abs_diff(replayed.tensors[k], theta.tensors[k]) < tol);
     CHECK(distill::max_abs_diff(replayed.tensors[k], theta0.tensors[k]) > 0.01);  // it did move
   }
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("apply_distilled: inner Adam replays the steps as nn::Adam trains on the same batches",
+                   "[synthetic]", DISTILL_TEST_BACKENDS) {
+  using T = typename TestType::Scalar;
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-9;  // √(v̂ + ε²) against √v̂ + ε, rounding
+  check_replay_matches<TestType>({.rule = syn::InnerOptimizer::Rule::adam, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-12},
+                                 nn::Adam{.beta1 = 0.9, .beta2 = 0.999, .eps = 1e-12}, tol);
+}
+
+TEMPLATE_TEST_CASE("apply_distilled: inner momentum replays the steps as nn::Sgd with momentum trains on the same "
+                   "batches", "[synthetic]", DISTILL_TEST_BACKENDS) {
+  using T = typename TestType::Scalar;
+  const double tol = std::is_same_v<T, float> ? 1e-5 : 1e-12;
+  check_replay_matches<TestType>({.rule = syn::InnerOptimizer::Rule::momentum, .momentum = 0.7}, nn::Sgd{.momentum = 0.7},
+                                 tol);
 }
 
 TEMPLATE_TEST_CASE("UnrolledGd::fit: step_size_per_tensor learns a positive rate per step and tensor, which "
@@ -420,6 +467,13 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
                     Catch::Contains("eps > 0"));
   // SGD ignores Adam's constants, so they are not checked there.
   CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::sgd, .eps = 0}}));
+  // Momentum: μ in [0, 1) (NaN too is refused); only momentum checks μ, and momentum does not check Adam's ε.
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::momentum, .momentum = -0.1}})),
+                    Catch::Contains("inner momentum needs momentum in [0, 1)") && Catch::Contains("(got -0.1)"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::momentum, .momentum = NAN}})),
+                    Catch::Contains("inner momentum"));
+  CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::momentum, .eps = 0, .momentum = 0}}));
+  CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .momentum = 2}}));
   // The same check guards the free functions: a hand-made set with a bad inner rule is refused before any step.
   distill::Rng rng(1);
   const auto theta0 = TinyMlp{}.init<B>(rng);
