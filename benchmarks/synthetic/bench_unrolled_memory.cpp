@@ -3,9 +3,10 @@
 // (LeNet, MNIST-sized synthetic and real batches). Memory::full grows with activations × steps,
 // Memory::recompute with parameters × steps. Peak = the most bytes live tensors held at once (BufferPool).
 //
-// With --inner adam the unrolled update is Adam: the recompute mode then keeps θ and both moments per step.
+// With --inner momentum / adam the unrolled update is heavy-ball momentum / Adam: the recompute mode then keeps θ and
+// the momentum buffer / both moments per step.
 //
-//   bench_unrolled_memory [--steps 10,30,100,300] [--real-batch 256] [--ipc 1] [--inner sgd|adam]
+//   bench_unrolled_memory [--steps 10,30,100,300] [--real-batch 256] [--ipc 1] [--inner sgd|momentum|adam]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +24,9 @@ using T = float;
 int main(int argc, char** argv) {
   std::vector<std::size_t> step_counts{10, 30, 100, 300};
   std::size_t real_batch = 256, ipc = 1;
+  using Rule = dd::synthetic::InnerOptimizer::Rule;
   dd::synthetic::InnerOptimizer inner;
+  const auto rule_name = [](Rule r) { return r == Rule::adam ? "adam" : r == Rule::momentum ? "momentum" : "sgd"; };
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--steps") {
@@ -32,8 +35,8 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(ss, item, ',');) step_counts.push_back(std::stoul(item));
     } else if (a == "--real-batch") real_batch = std::stoul(v);
     else if (a == "--ipc") ipc = std::stoul(v);
-    else if (a == "--inner" && (v == "sgd" || v == "adam"))
-      inner.rule = v == "adam" ? dd::synthetic::InnerOptimizer::Rule::adam : dd::synthetic::InnerOptimizer::Rule::sgd;
+    else if (a == "--inner" && (v == "sgd" || v == "momentum" || v == "adam"))
+      inner.rule = v == "adam" ? Rule::adam : v == "momentum" ? Rule::momentum : Rule::sgd;
     else {
       std::fprintf(stderr, "bench_unrolled_memory: unknown option or value '%s %s'\n", a.c_str(), v.c_str());
       return 2;
@@ -52,7 +55,7 @@ int main(int argc, char** argv) {
   auto& pool = dd::BufferPool::instance();
 
   std::printf("unrolled-GD hypergradient, LeNet, %zu synthetic images per step, real batch %zu, 1 epoch, inner %s\n", n,
-              real_batch, inner.rule == dd::synthetic::InnerOptimizer::Rule::adam ? "adam" : "sgd");
+              real_batch, rule_name(inner.rule));
   std::printf("%8s  %12s  %12s  %12s  %12s\n", "steps", "full MB", "full s", "recompute MB", "recompute s");
   for (std::size_t steps : step_counts) {
     std::vector<dd::Tensor<T>> images;
