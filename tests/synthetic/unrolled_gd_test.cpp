@@ -132,6 +132,23 @@ void check_against_finite_differences(P& problem) {
   CHECK(worst < 1e-4);
 }
 
+//! The recompute mode's hypergradient equals the full mode's (loss, rates, images, labels); returns the full one.
+template <class P>
+auto check_recompute_agrees(const P& problem) {
+  const auto full = problem.hypergradient(syn::Memory::full);
+  const auto lean = problem.hypergradient(syn::Memory::recompute);
+  CHECK(lean.loss == Approx(full.loss).epsilon(1e-12));
+  REQUIRE(full.d_log_lr.shape() == lean.d_log_lr.shape());
+  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
+  REQUIRE(full.d_images.size() == lean.d_images.size());
+  REQUIRE(full.d_soft_labels.size() == lean.d_soft_labels.size());
+  for (std::size_t t = 0; t < full.d_images.size(); ++t)
+    CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
+  for (std::size_t t = 0; t < full.d_soft_labels.size(); ++t)
+    CHECK(distill::max_abs_diff(full.d_soft_labels[t], lean.d_soft_labels[t]) < 1e-12);
+  return full;
+}
+
 //! n images [n, 1, 3, 4] of three Gaussian blobs (class i % 3 is high, `high`, on every third pixel), and labels.
 template <class T>
 std::pair<Tensor<T>, std::vector<std::int64_t>> blobs(std::size_t n, double high, std::uint64_t seed) {
@@ -164,11 +181,8 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact with a step size per parameter
   Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, false, true);
   REQUIRE(p.log_lr.shape() == Shape{6, 3});
   check_against_finite_differences(p);
-  const auto full = p.hypergradient(syn::Memory::full);
-  const auto lean = p.hypergradient(syn::Memory::recompute);
+  const auto full = check_recompute_agrees(p);
   REQUIRE(full.d_log_lr.shape() == Shape{6, 3});
-  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
-  for (std::size_t t = 0; t < full.d_images.size(); ++t) CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
   // Each tensor's rate has its own derivative: they are not one number copied P times.
   CHECK(full.d_log_lr.at(0, 0) != Approx(full.d_log_lr.at(0, 2)));
   // A rate row of the wrong width names both counts.
@@ -185,14 +199,7 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner Adam steps vs fi
   p.inner = {.rule = syn::InnerOptimizer::Rule::adam, .beta1 = 0.8, .beta2 = 0.95, .eps = 0.05};
   for (std::size_t i = 0; i < p.log_lr.size(); ++i) p.log_lr[i] = std::log(0.05 + 0.01 * double(i % 5));
   check_against_finite_differences(p);
-  const auto full = p.hypergradient(syn::Memory::full);
-  const auto lean = p.hypergradient(syn::Memory::recompute);
-  CHECK(lean.loss == Approx(full.loss).epsilon(1e-12));
-  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
-  for (std::size_t t = 0; t < full.d_images.size(); ++t) {
-    CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
-    CHECK(distill::max_abs_diff(full.d_soft_labels[t], lean.d_soft_labels[t]) < 1e-12);
-  }
+  const auto full = check_recompute_agrees(p);
   // The moments matter: the same rates through SGD give another loss.
   auto sgd = p;
   sgd.inner = {};
@@ -206,14 +213,7 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner momentum steps v
   Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true, true);
   p.inner = {.rule = syn::InnerOptimizer::Rule::momentum, .momentum = 0.8};
   check_against_finite_differences(p);
-  const auto full = p.hypergradient(syn::Memory::full);
-  const auto lean = p.hypergradient(syn::Memory::recompute);
-  CHECK(lean.loss == Approx(full.loss).epsilon(1e-12));
-  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
-  for (std::size_t t = 0; t < full.d_images.size(); ++t) {
-    CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
-    CHECK(distill::max_abs_diff(full.d_soft_labels[t], lean.d_soft_labels[t]) < 1e-12);
-  }
+  const auto full = check_recompute_agrees(p);
   // The buffer matters: the same rates through plain SGD give another loss; μ = 0 is plain SGD exactly.
   auto sgd = p;
   sgd.inner = {};
@@ -230,15 +230,11 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner momentum steps v
 
 TEMPLATE_TEST_CASE("unrolled_hypergradient: recompute mode gives the full mode's hypergradient",
                    "[synthetic][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
-  Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true);
-  const auto full = p.hypergradient(syn::Memory::full);
-  const auto lean = p.hypergradient(syn::Memory::recompute);
-  CHECK(lean.loss == Approx(full.loss).epsilon(1e-12));
-  for (std::size_t t = 0; t < full.d_images.size(); ++t) {
-    CHECK(distill::max_abs_diff(full.d_images[t], lean.d_images[t]) < 1e-12);
-    CHECK(distill::max_abs_diff(full.d_soft_labels[t], lean.d_soft_labels[t]) < 1e-12);
-  }
-  CHECK(distill::max_abs_diff(full.d_log_lr, lean.d_log_lr) < 1e-12);
+  Problem<TestType, TinyConvNet> conv(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true);
+  const auto full = check_recompute_agrees(conv);
+  CHECK(full.d_soft_labels.size() == 3);
+  Problem<TestType, TinyMlp> mlp(TinyMlp{}, Shape{3, 1, 3, 4}, 3, false);
+  check_recompute_agrees(mlp);
 }
 
 TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step sizes stay positive", "[synthetic]",
