@@ -95,8 +95,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   opt.theta_mode = theta == "fixed" ? dd::synthetic::ThetaMode::fixed : dd::synthetic::ThetaMode::random;
   opt.memory = memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
-  if (inner == "adam") opt.inner.rule = dd::synthetic::InnerOptimizer::Rule::adam;
-  if (inner == "momentum") opt.inner.rule = dd::synthetic::InnerOptimizer::Rule::momentum;
+  opt.inner.rule = dd::synthetic::InnerOptimizer::rule_named(inner);
   opt.init = init == "noise" ? dd::synthetic::ImageInit::noise : dd::synthetic::ImageInit::real;
   if (validation > 0 && eval_every == 0) {
     std::cerr << "distill_unrolled: --validation needs --eval-every (how often to score the set)\n";

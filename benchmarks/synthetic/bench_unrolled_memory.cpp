@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,9 +25,8 @@ using T = float;
 int main(int argc, char** argv) {
   std::vector<std::size_t> step_counts{10, 30, 100, 300};
   std::size_t real_batch = 256, ipc = 1;
-  using Rule = dd::synthetic::InnerOptimizer::Rule;
-  dd::synthetic::InnerOptimizer inner;
-  const auto rule_name = [](Rule r) { return r == Rule::adam ? "adam" : r == Rule::momentum ? "momentum" : "sgd"; };
+  using Inner = dd::synthetic::InnerOptimizer;
+  Inner inner;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i], v = argv[i + 1];
     if (a == "--steps") {
@@ -35,9 +35,14 @@ int main(int argc, char** argv) {
       for (std::string item; std::getline(ss, item, ',');) step_counts.push_back(std::stoul(item));
     } else if (a == "--real-batch") real_batch = std::stoul(v);
     else if (a == "--ipc") ipc = std::stoul(v);
-    else if (a == "--inner" && (v == "sgd" || v == "momentum" || v == "adam"))
-      inner.rule = v == "adam" ? Rule::adam : v == "momentum" ? Rule::momentum : Rule::sgd;
-    else {
+    else if (a == "--inner") {
+      try {
+        inner.rule = Inner::rule_named(v);
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_unrolled_memory: --inner: %s\n", e.what());
+        return 2;
+      }
+    } else {
       std::fprintf(stderr, "bench_unrolled_memory: unknown option or value '%s %s'\n", a.c_str(), v.c_str());
       return 2;
     }
@@ -55,7 +60,7 @@ int main(int argc, char** argv) {
   auto& pool = dd::BufferPool::instance();
 
   std::printf("unrolled-GD hypergradient, LeNet, %zu synthetic images per step, real batch %zu, 1 epoch, inner %s\n", n,
-              real_batch, rule_name(inner.rule));
+              real_batch, Inner::rule_name(inner.rule));
   std::printf("%8s  %12s  %12s  %12s  %12s\n", "steps", "full MB", "full s", "recompute MB", "recompute s");
   for (std::size_t steps : step_counts) {
     std::vector<dd::Tensor<T>> images;

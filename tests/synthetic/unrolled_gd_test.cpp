@@ -470,6 +470,13 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
                     Catch::Contains("inner momentum"));
   CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::momentum, .eps = 0, .momentum = 0}}));
   CHECK_NOTHROW(syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.inner = {.rule = Rule::adam, .momentum = 2}}));
+  // Names round-trip; an unknown one names itself and the choices.
+  for (Rule r : {Rule::sgd, Rule::momentum, Rule::adam})
+    CHECK(syn::InnerOptimizer::rule_named(syn::InnerOptimizer::rule_name(r)) == r);
+  CHECK(std::string(syn::InnerOptimizer::rule_name(Rule::momentum)) == "momentum");
+  CHECK_THROWS_AS(syn::InnerOptimizer::rule_named("nesterov"), distill::invalid_argument);
+  CHECK_THROWS_WITH(syn::InnerOptimizer::rule_named("Adam"),
+                    Catch::Contains("unknown rule 'Adam'") && Catch::Contains("sgd, momentum or adam"));
   // The same check guards the free functions: a hand-made set with a bad inner rule is refused before any step.
   distill::Rng rng(1);
   const auto theta0 = TinyMlp{}.init<B>(rng);

@@ -49,6 +49,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -81,6 +82,15 @@ struct InnerOptimizer {
   double beta1 = 0.9, beta2 = 0.999;  //!< adam's moment decays
   double eps = 1e-8;                  //!< adam's ε, inside the root so that the update stays smooth at g = 0
   double momentum = 0.9;              //!< μ of the momentum rule
+
+  //! The rule's name as command lines and saved options spell it: "sgd", "momentum" or "adam".
+  static const char* rule_name(Rule r) { return r == Rule::adam ? "adam" : r == Rule::momentum ? "momentum" : "sgd"; }
+  //! The rule called `name` (rule_name's inverse); any other name throws invalid_argument naming it and the choices.
+  static Rule rule_named(std::string_view name) {
+    for (Rule r : {Rule::sgd, Rule::momentum, Rule::adam})
+      if (name == rule_name(r)) return r;
+    DISTILL_THROW(invalid_argument, "InnerOptimizer: unknown rule '", name, "' (expected sgd, momentum or adam)");
+  }
 
   //! Tensors of inner state per parameter tensor: θ, then b for momentum or m, v for adam.
   std::size_t state_per_tensor() const { return rule == Rule::adam ? 3 : rule == Rule::momentum ? 2 : 1; }
