@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // eval::train_from_scratch: N fresh runs, mean ± population std, determinism, distilled sets in normalised space.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <numeric>
 
 #include "distill/eval.hpp"
@@ -68,4 +69,95 @@ TEST_CASE("train_from_scratch: a distilled set's normalisation is applied to the
   INFO("normalised " << with_norm.mean << " vs raw " << without.mean);
   CHECK(with_norm.mean > 0.55);
   CHECK(with_norm.mean > without.mean);
+}
+
+namespace {
+// A two-class distilled set in [N, 1, 1, 2] image form, with hard labels, recording mean 0 / std 1.
+distill::io::DistilledSet<float> tiny_set(std::size_t n, std::uint64_t seed) {
+  const auto d = overlapping(n, seed);
+  auto set = distill::io::DistilledSet<float>::from_labeled_data(
+      LabeledData<float>{d.images.reshape(Shape{n, 1, 1, 2}), d.labels, 2}, "test");
+  set.mean = Tensor<float>(Shape{1}, 0.0f);
+  set.stddev = Tensor<float>(Shape{1}, 1.0f);
+  return set;
+}
+LabeledData<float> tiny_test(std::size_t n, std::uint64_t seed) {
+  const auto d = overlapping(n, seed);
+  return {d.images.reshape(Shape{n, 1, 1, 2}), d.labels, 2};
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("evaluate_set: a hard-label set reports one protocol for both objectives", "[eval][protocol]",
+                   DISTILL_TEST_FLOAT_BACKENDS) {
+  using B = TestType;
+  const nn::Mlp mlp{.widths = {2, 8, 2}};
+  const auto set = tiny_set(20, 5);
+  const auto test = tiny_test(200, 6);
+  const eval::SetEvaluationOptions<float> opt{.protocol = {.runs = 2, .epochs = 10, .batch_size = 8, .seed = 3}};
+  const auto r = eval::evaluate_set<B>(mlp, set, test, opt);
+  CHECK(r.stored_is_hard);
+  CHECK(r.stored.accuracies == r.hard.accuracies);
+  CHECK(r.stored.test_losses == r.hard.test_losses);
+  CHECK(r.stored.mean == r.hard.mean);
+  // The hard number is train_from_scratch with cross-entropy, whatever objective the options carry.
+  auto p = opt.protocol;
+  p.objective = eval::Objective::cross_entropy;
+  CHECK(eval::train_from_scratch<B>(mlp, set, test, p).test_losses == r.hard.test_losses);
+  auto mse = opt;
+  mse.protocol.objective = eval::Objective::mse;
+  CHECK(eval::evaluate_set<B>(mlp, set, test, mse).hard.test_losses == r.hard.test_losses);
+}
+
+TEMPLATE_TEST_CASE("evaluate_set: a soft-label set trains with its stored labels", "[eval][protocol]",
+                   DISTILL_TEST_FLOAT_BACKENDS) {
+  using B = TestType;
+  const nn::Mlp mlp{.widths = {2, 8, 2}};
+  auto set = tiny_set(20, 7);
+  // KIP-style regression targets: 0.9 on the class, -0.1 elsewhere, so the argmax is the class.
+  Tensor<float> soft(Shape{20, 2}, -0.1f);
+  for (std::size_t i = 0; i < 20; ++i) soft.at(i, std::size_t(set.labels[i])) = 0.9f;
+  const auto hard_set = set;
+  set.labels = soft;
+  const auto test = tiny_test(200, 8);
+  eval::SetEvaluationOptions<float> opt{.protocol = {.runs = 2, .epochs = 40, .batch_size = 8, .lr = 0.05, .seed = 4}};
+  const auto r = eval::evaluate_set<B>(mlp, set, test, opt);
+  CHECK_FALSE(r.stored_is_hard);
+  // hard: the argmax labels with cross-entropy, i.e. the same numbers as the hard-label set.
+  CHECK(r.hard.test_losses == eval::evaluate_set<B>(mlp, hard_set, test, opt).hard.test_losses);
+  // stored, MSE: train_from_scratch on the set's own labels with Objective::mse.
+  auto p = opt.protocol;
+  p.objective = eval::Objective::mse;
+  const auto mse = eval::train_from_scratch<B>(mlp, set, test, p);
+  CHECK(r.stored.test_losses == mse.test_losses);
+  CHECK(r.stored.test_losses != r.hard.test_losses);
+  CHECK(r.stored.mean > 0.55);  // better than chance
+  // stored, cross-entropy: against softmax(labels / temperature).
+  opt.stored = eval::StoredObjective::cross_entropy;
+  opt.temperature = 0.5;
+  auto ce_set = set;
+  ce_set.labels = eval::softmax_targets(set.labels, 0.5);
+  CHECK(ce_set.labels.at(0, std::size_t(hard_set.labels[0])) == Approx(1 / (1 + std::exp(-2.0))));
+  p.objective = eval::Objective::cross_entropy;
+  CHECK(eval::evaluate_set<B>(mlp, set, test, opt).stored.test_losses ==
+        eval::train_from_scratch<B>(mlp, ce_set, test, p).test_losses);
+}
+
+TEST_CASE("evaluate_set: a set that does not match the data is refused before training", "[eval][protocol]") {
+  const nn::Mlp mlp{.widths = {2, 8, 2}};
+  const auto set = tiny_set(10, 9);
+  const eval::SetEvaluationOptions<float> opt{.protocol = {.runs = 1, .epochs = 1}};
+  // Another image size.
+  const LabeledData<float> wide{Tensor<float>(Shape{4, 1, 1, 3}, 0.0f), {0, 1, 0, 1}, 2};
+  CHECK_THROWS_WITH(eval::evaluate_set(mlp, set, wide, opt), Catch::Contains("[1, 1, 2]") && Catch::Contains("[1, 1, 3]"));
+  // Another class count.
+  const LabeledData<float> three{Tensor<float>(Shape{3, 1, 1, 2}, 0.0f), {0, 1, 2}, 3};
+  CHECK_THROWS_WITH(eval::evaluate_set(mlp, set, three, opt), Catch::Contains("2 classes") && Catch::Contains("3"));
+  // A temperature of 0 with soft labels.
+  auto soft = set;
+  soft.labels = Tensor<float>(Shape{10, 2}, 0.5f);
+  auto ce = opt;
+  ce.stored = eval::StoredObjective::cross_entropy;
+  ce.temperature = 0;
+  CHECK_THROWS_AS(eval::evaluate_set(mlp, soft, tiny_test(10, 1), ce), distill::invalid_argument);
+  CHECK_THROWS_AS(eval::evaluate_set(mlp, set, tiny_test(10, 1), {.protocol = {.runs = 0}}), distill::invalid_argument);
 }

@@ -12,12 +12,19 @@
  *   for i in 0..runs-1:
  *     θ ← model.init(Rng(seed + i));  train(model, θ, small, {seed = seed + i, ...});  acc_i ← evaluate(θ, test)
  *   return mean(acc), std(acc)            (population std, NumPy's np.std, as the papers' code reports)
+ *
+ * evaluate_set() runs that protocol twice on a distilled set: once on its argmax labels with cross-entropy (the
+ * "hard-label" number every paper reports) and once on the labels the set stores (KIP's learned regression
+ * targets, a teacher's probabilities): MSE on them, or cross-entropy against softmax(labels / temperature). A set
+ * with hard labels has one protocol only, so it is trained once and both numbers are the same.
  */
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <functional>
 #include <numeric>
+#include <string_view>
 #include <vector>
 
 #include "distill/eval/train.hpp"
@@ -114,6 +121,119 @@ ProtocolResult train_from_scratch(const M& model, const Small& small, const Labe
   double ss = 0;
   for (double a : r.accuracies) ss += (a - r.mean) * (a - r.mean);
   r.stddev = std::sqrt(ss / n);
+  return r;
+}
+
+/// How evaluate_set() trains on the labels a distilled set stores.
+enum class StoredObjective {
+  mse,            //!< regress the logits onto the stored labels as they are (KIP's learned labels are regression targets)
+  cross_entropy,  //!< soft cross-entropy against softmax(labels / temperature); small temperatures approach the argmax
+};
+
+//! Options of evaluate_set(): the protocol (its `objective` is set per objective) and the stored-label objective.
+template <std::floating_point T = float>
+struct SetEvaluationOptions {
+  ProtocolOptions<T> protocol{};                  //!< runs, epochs, SGD, seed, ...; `protocol.objective` is ignored
+  StoredObjective stored = StoredObjective::mse;  //!< the objective on the set's own labels
+  double temperature = 0.1;                       //!< StoredObjective::cross_entropy: targets softmax(labels / temperature)
+};
+
+//! evaluate_set()'s answer.
+struct SetEvaluation {
+  ProtocolResult hard;          //!< argmax labels, cross-entropy
+  ProtocolResult stored;        //!< the set's own labels under SetEvaluationOptions::stored
+  bool stored_is_hard = false;  //!< the set has hard labels: `stored` is `hard` (one protocol, trained once)
+};
+
+/**
+ * Checks that a distilled set can be trained on and tested against `data`: images [N, C, H, W] of the same
+ * C, H, W as the data's, and the same number of classes (a hard-label set that records no class count may use
+ * fewer classes than the data).
+ * @param where  the caller, for the message ("evaluate_set")
+ * @throw invalid_argument naming the set's and the data's shapes or class counts
+ */
+template <std::floating_point T>
+void check_set_matches(const io::DistilledSet<T>& set, const LabeledData<T>& data, std::string_view where) {
+  set.validate(where);
+  DISTILL_CHECK(data.images.rank() == 4, where, ": the data's images have shape ", show(data.images.shape()),
+                ", expected [N, C, H, W]");
+  const Shape a{set.images.shape(1), set.images.shape(2), set.images.shape(3)};
+  const Shape b{data.images.shape(1), data.images.shape(2), data.images.shape(3)};
+  DISTILL_CHECK(a == b, where, ": the set's images are ", show(a), " (C, H, W) but the data's are ", show(b));
+  const std::size_t k = set.classes();
+  DISTILL_CHECK(k == data.num_classes || (set.num_classes == 0 && !set.has_soft_labels() && k <= data.num_classes), where,
+                ": the set has ", k, " classes but the data have ", data.num_classes);
+}
+
+/**
+ * softmax(labels / temperature) per row of [N, K] labels (computed in double): probability targets for
+ * cross-entropy.
+ * @throw invalid_argument when labels is not [N, K] or temperature is not finite and > 0
+ */
+template <std::floating_point T>
+Tensor<T> softmax_targets(const Tensor<T>& labels, double temperature) {
+  DISTILL_CHECK(labels.rank() == 2, "eval::softmax_targets(): labels have shape ", show(labels.shape()), ", expected [N, K]");
+  DISTILL_CHECK(std::isfinite(temperature) && temperature > 0, "eval::softmax_targets(): temperature is ", temperature,
+                ", expected a finite number > 0");
+  const std::size_t n = labels.shape(0), c = labels.shape(1);
+  Tensor<T> out(Shape{n, c});
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* y = labels.data() + i * c;
+    double top = y[0];
+    for (std::size_t k = 1; k < c; ++k) top = std::max(top, double(y[k]));
+    double z = 0;
+    for (std::size_t k = 0; k < c; ++k) z += std::exp((double(y[k]) - top) / temperature);
+    for (std::size_t k = 0; k < c; ++k) out[i * c + k] = T(std::exp((double(y[k]) - top) / temperature) / z);
+  }
+  return out;
+}
+
+/**
+ * The protocol on a distilled set with both label objectives (see the file comment): train_from_scratch() on
+ * the set's argmax labels with cross-entropy, then, when the set stores soft labels, on those labels with
+ * `opt.stored`. The test images are mapped into the set's normalised space (its recorded mean / std).
+ *
+ * @tparam B     the backend (default: DefaultBackend<T>)
+ * @param model  a nn::Model whose input is the set's [C, H, W] and whose output has the data's class count
+ * @param set    the distilled set (hard or soft labels)
+ * @param test   real test data in [0, 1] pixel space, [N, C, H, W]
+ * @param cbs    callbacks, passed to every run of both objectives
+ * @return the hard-label and stored-label results; `stored_is_hard` when the set has hard labels
+ * @throw invalid_argument when the set does not match the test data (check_set_matches), the temperature is not
+ *        > 0, or as train_from_scratch(); all checked before any training
+ */
+template <class B = void, class M, std::floating_point T, class... Callbacks>
+SetEvaluation evaluate_set(const M& model, const io::DistilledSet<T>& set, const LabeledData<T>& test,
+                           const SetEvaluationOptions<T>& opt = {}, Callbacks&&... cbs) {
+  using BB = detail::backend_or_default<B, T>;
+  DISTILL_REQUIRE_MODEL(M, BB, "distill::eval::evaluate_set");
+  test.validate("eval::evaluate_set()");
+  check_set_matches(set, test, "eval::evaluate_set()");
+  DISTILL_CHECK(opt.protocol.runs > 0, "eval::evaluate_set(): runs is 0, expected at least 1");
+  const bool soft = set.has_soft_labels();
+  DISTILL_CHECK(!soft || opt.stored != StoredObjective::cross_entropy || (std::isfinite(opt.temperature) && opt.temperature > 0),
+                "eval::evaluate_set(): temperature is ", opt.temperature, ", expected a finite number > 0");
+  io::DistilledSet<T> stored_set = set;
+  if (soft && opt.stored == StoredObjective::cross_entropy) stored_set.labels = softmax_targets(set.labels, opt.temperature);
+
+  // Hard labels: the argmax, in the data's label space (a set that records no class count may not use them all).
+  io::DistilledSet<T> hard_set = set;
+  const auto hard = set.hard_labels();
+  hard_set.labels = Tensor<T>(Shape{hard.size()});
+  for (std::size_t i = 0; i < hard.size(); ++i) hard_set.labels[i] = T(hard[i]);
+  hard_set.num_classes = test.num_classes;
+
+  SetEvaluation r;
+  ProtocolOptions<T> p = opt.protocol;
+  p.objective = Objective::cross_entropy;
+  r.hard = train_from_scratch<BB>(model, hard_set, test, p, cbs...);
+  if (!soft) {
+    r.stored = r.hard;
+    r.stored_is_hard = true;
+    return r;
+  }
+  p.objective = opt.stored == StoredObjective::mse ? Objective::mse : Objective::cross_entropy;
+  r.stored = train_from_scratch<BB>(model, stored_set, test, p, cbs...);
   return r;
 }
 
