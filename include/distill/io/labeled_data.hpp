@@ -186,6 +186,76 @@ Standardization<T> standardize(std::initializer_list<Tensor<T>*> tensors) {
   return {T(mean), T(sd)};
 }
 
+/**
+ * Per-channel standardisation x ↦ (x − mean[c]) / stddev[c] of images [N, C, ...] ([N, features] counts as one
+ * channel): what every method applies to its training images and records in the set it returns, so the same map
+ * can be applied to test images later. Statistics are accumulated in double.
+ *
+ *   const auto norm = io::ChannelStandardization<float>::of(train.images);
+ *   auto train_n = norm.applied_to(train), test_n = norm.applied_to(test);
+ */
+template <std::floating_point T>
+struct ChannelStandardization {
+  Tensor<T> mean;    //!< [C]
+  Tensor<T> stddev;  //!< [C], > 0 (a constant channel gets 1)
+
+  //! The identity map for C channels (mean 0, stddev 1).
+  static ChannelStandardization identity(std::size_t channels) {
+    return {Tensor<T>({channels}, T(0)), Tensor<T>({channels}, T(1))};
+  }
+
+  //! Channels of images [N, C, H, W]: C; any other rank counts as one channel.
+  static std::size_t channels_of(const Tensor<T>& images) { return images.rank() == 4 ? images.shape(1) : 1; }
+
+  /**
+   * The per-channel mean and population standard deviation of `images`.
+   * @throw invalid_argument when images is empty or holds NaN or infinity
+   */
+  static ChannelStandardization of(const Tensor<T>& images) {
+    DISTILL_CHECK(images.rank() >= 2 && images.size() > 0, "io::ChannelStandardization::of(): images have shape ",
+                  show(images.shape()), ", expected a non-empty [N, C, H, W]");
+    const std::size_t n = images.shape(0), c = channels_of(images), per = images.size() / (n * c);
+    ChannelStandardization out{Tensor<T>({c}), Tensor<T>({c})};
+    for (std::size_t ch = 0; ch < c; ++ch) {
+      double s = 0, s2 = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const T* p = images.data() + (i * c + ch) * per;
+        for (std::size_t k = 0; k < per; ++k) s += double(p[k]), s2 += double(p[k]) * double(p[k]);
+      }
+      const double cnt = double(n * per), mu = s / cnt, var = std::max(s2 / cnt - mu * mu, 0.0);
+      DISTILL_CHECK(std::isfinite(mu) && std::isfinite(var), "io::ChannelStandardization::of(): channel ", ch,
+                    " contains NaN or infinity");
+      out.mean[ch] = T(mu);
+      out.stddev[ch] = T(var > 0 ? std::sqrt(var) : 1.0);
+    }
+    return out;
+  }
+
+  /// Standardises `images` in place. @throw invalid_argument when its channel count is not mean's
+  void apply(Tensor<T>& images) const {
+    const std::size_t c = mean.size();
+    DISTILL_CHECK(images.rank() >= 2 && channels_of(images) == c, "io::ChannelStandardization::apply(): images have shape ",
+                  show(images.shape()), " but the standardisation has ", c, " channels");
+    const std::size_t per = images.size() / std::max<std::size_t>(images.shape(0) * c, 1);
+    T* p = images.data();
+    const long rows = long(images.shape(0) * c);
+#pragma omp parallel for schedule(static) if (images.size() >= (1u << 20))
+    for (long r = 0; r < rows; ++r) {
+      const std::size_t ch = std::size_t(r) % c;
+      const double mu = double(mean[ch]), inv = 1.0 / double(stddev[ch]);
+      T* row = p + std::size_t(r) * per;
+      for (std::size_t k = 0; k < per; ++k) row[k] = T((double(row[k]) - mu) * inv);
+    }
+  }
+
+  /// A standardised deep copy of `data`.
+  LabeledData<T> applied_to(const LabeledData<T>& data) const {
+    LabeledData<T> out{data.images.clone(), data.labels, data.num_classes};
+    apply(out.images);
+    return out;
+  }
+};
+
 }  // namespace io
 
 }  // namespace distill
