@@ -8,6 +8,7 @@
 
 #include "distill/io/distilled_set.hpp"
 #include "io_test_support.hpp"
+#include "support/skip.hpp"
 
 namespace dd = distill;
 namespace io = distill::io;
@@ -205,10 +206,7 @@ TEST_CASE("distilled_set: files that are not distilled sets are refused on load"
 }
 
 TEST_CASE("distilled_set: NumPy loads the file with the documented snippet", "[io][distilled_set][numpy]") {
-  if (!iotest::have_numpy()) {
-    WARN("SKIPPED: /usr/bin/python3 with numpy is not available; NumPy interop not tested");
-    return;
-  }
+  if (!iotest::have_numpy()) DISTILL_SKIP("/usr/bin/python3 with numpy is not available; NumPy interop not tested");
   iotest::TempDir dir;
   auto s = hard_set<float>();
   s.step_sizes = dd::Tensor<float>({2}, {0.01f, 0.02f});

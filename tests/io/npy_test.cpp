@@ -10,6 +10,7 @@
 
 #include "distill/io/npy.hpp"
 #include "io_test_support.hpp"
+#include "support/skip.hpp"
 
 namespace dd = distill;
 namespace io = distill::io;
@@ -222,10 +223,7 @@ TEST_CASE("npy: bad files are refused with the file name and the problem", "[io]
 }
 
 TEST_CASE("npy: NumPy reads what distill writes and distill reads what NumPy writes", "[io][npy][numpy]") {
-  if (!iotest::have_numpy()) {
-    WARN("SKIPPED: /usr/bin/python3 with numpy is not available; NumPy interop not tested");
-    return;
-  }
+  if (!iotest::have_numpy()) DISTILL_SKIP("/usr/bin/python3 with numpy is not available; NumPy interop not tested");
   iotest::TempDir dir;
   SECTION("distill -> numpy") {
     dd::Tensor<float> t({2, 3}, {1.5f, -2, 3.25f, 0, 1e-3f, 7});

@@ -10,6 +10,7 @@
 
 #include "distill/io/npz.hpp"
 #include "io_test_support.hpp"
+#include "support/skip.hpp"
 
 namespace dd = distill;
 namespace io = distill::io;
@@ -175,10 +176,7 @@ TEST_CASE("npz: corrupt and truncated archives are refused with the file name", 
 }
 
 TEST_CASE("npz: NumPy reads what distill writes and distill reads np.savez / np.savez_compressed", "[io][npz][numpy]") {
-  if (!iotest::have_numpy()) {
-    WARN("SKIPPED: /usr/bin/python3 with numpy is not available; NumPy interop not tested");
-    return;
-  }
+  if (!iotest::have_numpy()) DISTILL_SKIP("/usr/bin/python3 with numpy is not available; NumPy interop not tested");
   iotest::TempDir dir;
   SECTION("distill -> numpy (no allow_pickle needed)") {
     io::save_npz(dir / "d.npz", sample_arrays());
