@@ -3,9 +3,11 @@
 #ifndef DISTILL_IO_HPP
 #define DISTILL_IO_HPP
 
-// The io layer: IDX (MNIST), NPY/NPZ (NumPy interop), the distilled-set file, PNG grids, the standard data
-// sets. png.hpp needs stb_image_write and is included only when it is available.
+// The io layer: IDX (MNIST), CIFAR-10 binary batches, NPY/NPZ (NumPy interop), the distilled-set file, PNG grids,
+// the standard data sets and data specs (load_data). png.hpp needs stb_image_write and is included only when it
+// is available.
 #include "distill/core/config.hpp"
+#include "distill/io/cifar.hpp"
 #include "distill/io/datasets.hpp"
 #include "distill/io/distilled_set.hpp"
 #include "distill/io/idx.hpp"
