@@ -3,7 +3,9 @@
 // stb_image is there to decode them), bad input.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -127,6 +129,74 @@ TEST_CASE("png: RGB, per-image scaling, upscale and rows by label", "[io][png]")
     REQUIRE(img.pixels == std::vector<std::uint8_t>{255, 0, 0, /* class 1 */ 0, 0, 0, /* class 2 */ 0, 128, 64});
     const auto wrapped = io::render_grid(t, {.columns = 2, .rows_by_label = {2, 0, 2, 2}, .padding = 0});
     REQUIRE(wrapped.height == 4);  // class 2 needs two rows of two
+  }
+}
+
+TEST_CASE("png: [N, 3, H, W] images are written as colour PNGs, scaled over all three channels together", "[io][png][rgb]") {
+  iotest::TempDir dir;
+  // Two 2x2 RGB images in channel planes [C, H, W]. Image 0: red ramps 0..1, green is 0.5, blue ramps 0..0.25.
+  // Image 1 is image 0 times 4, so global scaling shows it 4x brighter, per-image scaling the same as image 0.
+  dd::Tensor<float> t({2, 3, 2, 2});
+  const float r[4] = {0.0f, 1.0f / 3, 2.0f / 3, 1.0f}, b[4] = {0.0f, 0.25f / 3, 0.5f / 3, 0.25f};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const float k = i == 0 ? 1.0f : 4.0f;
+    for (std::size_t p = 0; p < 4; ++p) {
+      t.at(i, 0, p / 2, p % 2) = k * r[p];
+      t.at(i, 1, p / 2, p % 2) = k * 0.5f;
+      t.at(i, 2, p / 2, p % 2) = k * b[p];
+    }
+  }
+  // Expected bytes of image 0 after its own min..max (0..1) stretch, interleaved R G B per pixel, row-major.
+  const std::vector<std::uint8_t> image0 = {0, 128, 0, 85, 128, 21, 170, 128, 43, 255, 128, 64};
+  auto cell = [](const io::Image8& img, std::size_t col) {  // the 2x2 cell at grid column `col` (padding 0)
+    std::vector<std::uint8_t> out;
+    for (std::size_t y = 0; y < 2; ++y)
+      for (std::size_t x = 0; x < 2; ++x)
+        for (std::size_t ch = 0; ch < 3; ++ch) out.push_back(img.pixels[(y * img.width + col * 2 + x) * 3 + ch]);
+    return out;
+  };
+  SECTION("per-image: one min..max per image over its three channels keeps the hue (blue is not stretched to 255)") {
+    const auto img = io::render_grid(t, {.columns = 2, .scaling = io::Scaling::per_image, .padding = 0});
+    REQUIRE(img.channels == 3);
+    REQUIRE(img.width == 4);
+    REQUIRE(img.height == 2);
+    CHECK(cell(img, 0) == image0);
+    CHECK(cell(img, 1) == image0);
+  }
+  SECTION("global: one min..max over the whole batch keeps brightness comparable") {
+    const auto img = io::render_grid(t, {.columns = 2, .scaling = io::Scaling::global, .padding = 0});
+    std::vector<std::uint8_t> dim0(12);  // image 0 scaled into 0..1/4 of the batch range 0..4
+    for (std::size_t q = 0; q < 12; ++q) dim0[q] = static_cast<std::uint8_t>(std::lround(image0[q] / 4.0));
+    const auto got = cell(img, 0);
+    for (std::size_t q = 0; q < 12; ++q) CHECK(std::abs(int(got[q]) - int(dim0[q])) <= 1);
+    CHECK(cell(img, 1) == image0);  // image 1 spans the batch's range
+  }
+  SECTION("the file is truecolour and decodes to the rendered pixels") {
+    const io::GridOptions opt{.columns = 2, .scaling = io::Scaling::per_image, .padding = 1, .upscale = 2, .pad_value = 0.0};
+    io::write_png_grid(dir / "rgb.png", t, opt);
+    const auto file = iotest::read_bytes(dir / "rgb.png");
+    const auto h = read_png_header(file);
+    REQUIRE(h.color_type == 2);  // truecolour RGB
+    REQUIRE(h.bit_depth == 8);
+    REQUIRE(h.width == 2 * (2 * 2 + 1) + 1);
+    REQUIRE(h.height == 2 * 2 + 2);
+    const auto img = io::render_grid(t, opt);
+#ifdef DISTILL_TEST_HAVE_STB_IMAGE
+    int w = 0, hh = 0, comp = 0;
+    unsigned char* decoded = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(file.data()), static_cast<int>(file.size()),
+                                                   &w, &hh, &comp, 0);
+    REQUIRE(decoded != nullptr);
+    REQUIRE(comp == 3);
+    REQUIRE(std::size_t(w) == img.width);
+    REQUIRE(std::size_t(hh) == img.height);
+    CHECK(std::vector<std::uint8_t>(decoded, decoded + img.pixels.size()) == img.pixels);
+    // Upscaled pixel (1, 1) of image 0 (its last pixel: R 255, G 128, B 64) at rows/columns 1 + 2..3.
+    const unsigned char* px = decoded + ((1 + 3) * w + (1 + 3)) * 3;
+    CHECK(std::vector<int>{px[0], px[1], px[2]} == std::vector<int>{255, 128, 64});
+    stbi_image_free(decoded);
+#else
+    WARN("stb_image.h not available: RGB PNG pixels not decoded, only the header checked");
+#endif
   }
 }
 
