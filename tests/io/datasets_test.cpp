@@ -192,6 +192,10 @@ TEST_CASE("load_data: an IDX folder, plain and gzip, gives [N, 1, H, W] and one 
   const auto test = io::load_data_split<double>(folder.string(), "test");
   REQUIRE(test.labels == d.test.labels);
   REQUIRE(test.images.at(1, 0, 2, 1) == static_cast<double>(11 * 5) / 255.0);
+  // A folder whose name has a comma is still a folder (the comma splits only 'a.npz,b.npz' when no such path exists).
+  const auto comma = dir / "runs,v2";
+  std::filesystem::rename(folder, comma);
+  REQUIRE(io::load_data<float>(comma.string()).train.labels == d.train.labels);
 }
 
 TEST_CASE("load_data: a CIFAR-10 binary folder (two train batches and the test batch)", "[io][datasets][load_data][cifar]") {
