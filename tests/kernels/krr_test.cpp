@@ -4,8 +4,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "distill/kernels.hpp"
+#include "support/archetypes.hpp"
 #include "support/backends.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
@@ -69,6 +71,31 @@ TEMPLATE_TEST_CASE("krr_fit/krr_predict: near-interpolation of the support with 
   double n_pred = 0, n_y = 0;
   for (std::size_t i = 0; i < ys.size(); ++i) n_pred += loose[i] * loose[i], n_y += ys[i] * ys[i];
   CHECK(n_pred < n_y);
+}
+
+// The Kernel concept: the archetype and the shipped kernels pass on a backend and its double twin; a type
+// without gram_vjp, a non-kernel, and a backend without a double twin are rejected by the named parts.
+using distill::testing::ArchetypeKernel;
+using EF = distill::EigenBackend<float>;
+static_assert(dk::Kernel<ArchetypeKernel, EF> && dk::KernelFloatAndDouble<ArchetypeKernel, EF>);
+static_assert(dk::KernelFloatAndDouble<dk::FcNtk, EF> && dk::KernelFloatAndDouble<dk::Rbf, EF> &&
+              dk::KernelFloatAndDouble<dk::Linear, EF>);
+static_assert(dk::HasGram<distill::testing::NoGramVjpKernel, EF> &&
+              !dk::HasGramVjp<distill::testing::NoGramVjpKernel, EF> &&
+              !dk::Kernel<distill::testing::NoGramVjpKernel, EF>);
+static_assert(!dk::Kernel<int, EF> && !dk::Kernel<ArchetypeKernel, int>);
+static_assert(dk::HasDoubleTwin<EF> && !dk::HasDoubleTwin<int>);
+static_assert(std::is_same_v<dk::detail::double_twin_t<EF>, distill::EigenBackend<double>> &&
+              std::is_same_v<dk::detail::double_twin_t<int>, void>);
+
+TEMPLATE_TEST_CASE("krr_fit/krr_predict: the archetype kernel (only what the concept promises) interpolates",
+                   "[kernels][krr][concepts]", DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  // 6 points in 8 dimensions: the linear Gram matrix X·Xᵀ is full rank.
+  const auto xs = normal_tensor<double>({6, 8}, 5), ys = normal_tensor<double>({6, 2}, 6);
+  const ArchetypeKernel k;
+  const auto pred = dk::krr_predict<B>(k, dk::krr_fit<B>(k, xs, ys, {.reg = 1e-12}), xs);
+  CHECK(distill::max_abs_diff(pred, ys) < 1e-6);
 }
 
 TEMPLATE_TEST_CASE("RidgeCholesky: a matrix that is not positive definite throws with the hint", "[kernels][krr]",

@@ -43,16 +43,19 @@ struct KrrEvalResult {
 /**
  * KRR test accuracy of a support set (X_s, Y_s) on (X_test, labels); inputs must already be in the same
  * (e.g. standardised) space.
+ * @tparam B  a Backend (e.g. EigenBackend<float>) whose double twin runs the n×n solve
+ * @tparam K  a kernels::Kernel on B and on its double twin
  * @param ys  [n, C] regression targets (centred one-hot or learned labels)
  * @param normalize  optional per-row transform applied to each test batch before the kernel (in place)
  * @throw invalid_argument on shape mismatches; numerical_error when K_ss + λI is not positive definite
  */
-template <Backend B, class K>
-  requires kernels::Kernel<K, B>
+template <class B, class K>
 KrrEvalResult krr_accuracy(const K& kernel, const Tensor<typename B::Scalar>& xs, const Tensor<typename B::Scalar>& ys,
                            const Tensor<typename B::Scalar>& xtest, const std::vector<std::int64_t>& labels,
                            KrrEvalOptions options = {},
                            const std::function<void(Tensor<typename B::Scalar>&)>& normalize = {}) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::eval::krr_accuracy");
+  DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, "distill::eval::krr_accuracy");
   using T = typename B::Scalar;
   using BD = kernels::detail::rebind_scalar_t<B, double>;
   DISTILL_CHECK(ys.rank() == 2 && xs.rank() >= 2 && ys.shape(0) == xs.shape(0), "krr_accuracy(): support ",
@@ -99,10 +102,11 @@ KrrEvalResult krr_accuracy(const K& kernel, const Tensor<typename B::Scalar>& xs
  * KRR test accuracy of a DistilledSet on raw test data: the test images are mapped into the set's space with its
  * mean/stddev, and hard labels become centred one-hot targets (soft labels are used as they are).
  */
-template <Backend B = DefaultBackend<float>, class K>
-  requires kernels::Kernel<K, B>
+template <class B = DefaultBackend<float>, class K>
 KrrEvalResult krr_accuracy(const K& kernel, const io::DistilledSet<typename B::Scalar>& set,
                            const LabeledData<typename B::Scalar>& test, KrrEvalOptions options = {}) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::eval::krr_accuracy");
+  DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, "distill::eval::krr_accuracy");
   using T = typename B::Scalar;
   set.validate("krr_accuracy()");
   test.validate("krr_accuracy()");

@@ -23,6 +23,8 @@
  *   Both are const and thread-compatible (no mutable state).
  *
  * ENSURES
+ *   - A type that is not a Kernel fails with one static_assert line naming the missing member
+ *     (DISTILL_REQUIRE_KERNEL and DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE at the entry points).
  *   - gram(X, X) is symmetric and positive semi-definite (for the kernels shipped here).
  *   - Kernels whose value depends only on x·x', |x|² and |x'|² may take a GramCache, so that a later
  *     gram_vjp on the same inputs reuses the dot products instead of recomputing the GEMM.
@@ -35,6 +37,7 @@
 
 #include "distill/core/backend.hpp"
 #include "distill/core/tensor.hpp"
+#include "distill/kernels/detail/cholesky.hpp"  // detail::rebind_scalar_t
 
 namespace distill::kernels {
 
@@ -71,10 +74,12 @@ struct KernelTraits {
   static constexpr bool is_dot_product = false;
 };
 
+//! K computes the Gram matrix on backend B: `k.template gram<B>(x1, x2) -> Tensor<B::Scalar>`.
 template <class K, class B>
 concept HasGram = requires(const K& k, const Tensor<typename B::Scalar>& x) {
   { k.template gram<B>(x, x) } -> std::same_as<Tensor<typename B::Scalar>>;
 };
+//! K has the exact VJP of its Gram matrix on backend B: `k.template gram_vjp<B>(x1, x2, g) -> GramVjp<B::Scalar>`.
 template <class K, class B>
 concept HasGramVjp = requires(const K& k, const Tensor<typename B::Scalar>& x) {
   { k.template gram_vjp<B>(x, x, x) } -> std::same_as<GramVjp<typename B::Scalar>>;
@@ -83,6 +88,81 @@ concept HasGramVjp = requires(const K& k, const Tensor<typename B::Scalar>& x) {
 /// A differentiable kernel over backend B: gram<B>(X1, X2) and gram_vjp<B>(X1, X2, G). See the file comment.
 template <class K, class B>
 concept Kernel = Backend<B> && HasGram<K, B> && HasGramVjp<K, B>;
+
+//! B is a class template over its scalar, so `detail::rebind_scalar_t<B, double>` names its double twin.
+template <class B>
+concept HasDoubleTwin = requires { typename detail::rebind_scalar_t<B, double>; };
+
+namespace detail {
+template <class B>
+struct double_twin {
+  using type = void;  // no twin: every Backend part is false for void, so the twin checks stay silent
+};
+template <HasDoubleTwin B>
+struct double_twin<B> {
+  using type = rebind_scalar_t<B, double>;
+};
+//! rebind_scalar_t<B, double>, or void when B has no double twin (never a hard error).
+template <class B>
+using double_twin_t = typename double_twin<B>::type;
+}  // namespace detail
+
+/// K is a Kernel on B and on B's double twin (what KRR's n×n solves and KIP need). See the file comment.
+template <class K, class B>
+concept KernelFloatAndDouble = Kernel<K, B> && HasDoubleTwin<B> && Kernel<K, detail::double_twin_t<B>>;
+
+//! \cond INTERNAL  (the signatures that DISTILL_REQUIRE_KERNEL's messages quote)
+#define DISTILL_DETAIL_KERNEL_GRAM_SIG \
+  "`template <Backend B> Tensor<T> gram(const Tensor<T>& x1, const Tensor<T>& x2) const`"
+#define DISTILL_DETAIL_KERNEL_GRAM_VJP_SIG \
+  "`template <Backend B> GramVjp<T> gram_vjp(const Tensor<T>& x1, const Tensor<T>& x2, const Tensor<T>& g, "           \
+  "VjpWrt = VjpWrt::both) const`"
+//! \endcond
+
+/**
+ * The one-line diagnostic for entry points that take a user's kernel type (ensmallen CheckFunctionTypeAPI),
+ * one static_assert per part of the Kernel concept, so the message names the missing member:
+ *
+ *     DISTILL_REQUIRE_BACKEND(B, "distill::kernels::krr_fit");      // first: reports a bad B once
+ *     DISTILL_REQUIRE_KERNEL(K, B, "distill::kernels::krr_fit");
+ *
+ * gives, for a kernel without gram_vjp,
+ *
+ *     error: static assertion failed: distill::kernels::krr_fit: K must provide `template <Backend B> GramVjp<T>
+ *            gram_vjp(const Tensor<T>& x1, const Tensor<T>& x2, const Tensor<T>& g, VjpWrt = VjpWrt::both) const`;
+ *            see kernels/concepts.hpp
+ *
+ * Static_asserts only: usable as a statement at the top of a function body and as a member declaration at the
+ * top of a class body. `where` must be a string literal. Silent when B is not a Backend (DISTILL_REQUIRE_BACKEND
+ * reports that), so the entry point must take `class B`, not `Backend B`, for the readable path.
+ */
+#define DISTILL_REQUIRE_KERNEL(K, B, where)                                                                           \
+  static_assert(!::distill::Backend<B> || ::distill::kernels::HasGram<K, B>,                                           \
+                where ": K must provide " DISTILL_DETAIL_KERNEL_GRAM_SIG "; see kernels/concepts.hpp");                \
+  static_assert(!::distill::Backend<B> || ::distill::kernels::HasGramVjp<K, B>,                                        \
+                where ": K must provide " DISTILL_DETAIL_KERNEL_GRAM_VJP_SIG "; see kernels/concepts.hpp")
+
+/**
+ * DISTILL_REQUIRE_KERNEL for B and for its double twin `kernels::detail::rebind_scalar_t<B, double>` (KRR and
+ * KIP solve the n×n system in double): `DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, "distill::Kip");`.
+ * Also says so when B is not a class template over its scalar (B<float> -> B<double>).
+ */
+#define DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, where)                                                          \
+  DISTILL_REQUIRE_KERNEL(K, B, where);                                                                                 \
+  static_assert(!::distill::Backend<B> || ::distill::kernels::HasDoubleTwin<B>,                                        \
+                where ": B must be a class template over its scalar (B<float> -> B<double>, see "                     \
+                      "kernels::detail::rebind_scalar), because the kernel solve runs in double; see "                 \
+                      "kernels/concepts.hpp");                                                                         \
+  static_assert(!::distill::Backend<::distill::kernels::detail::double_twin_t<B>> ||                                \
+                    !::distill::kernels::HasGram<K, B> ||                                                              \
+                    ::distill::kernels::HasGram<K, ::distill::kernels::detail::double_twin_t<B>>,                      \
+                where ": K must provide " DISTILL_DETAIL_KERNEL_GRAM_SIG " for the double twin of B too (the n-by-n " \
+                      "solve runs in double); see kernels/concepts.hpp");                                              \
+  static_assert(!::distill::Backend<::distill::kernels::detail::double_twin_t<B>> ||                                \
+                    !::distill::kernels::HasGramVjp<K, B> ||                                                           \
+                    ::distill::kernels::HasGramVjp<K, ::distill::kernels::detail::double_twin_t<B>>,                   \
+                where ": K must provide " DISTILL_DETAIL_KERNEL_GRAM_VJP_SIG " for the double twin of B too (the "    \
+                      "n-by-n solve runs in double); see kernels/concepts.hpp")
 
 }  // namespace distill::kernels
 

@@ -46,6 +46,8 @@ class RidgeCholesky {
    */
   template <Backend B>
   static RidgeCholesky factor(const Tensor<typename B::Scalar>& k, double reg, const char* where = "RidgeCholesky::factor()") {
+    static_assert(HasDoubleTwin<B>, "distill::kernels::RidgeCholesky::factor: B must be a class template over its "
+                                    "scalar (B<float> -> B<double>), because the factorisation runs in double");
     using BD = detail::rebind_scalar_t<B, double>;
     DISTILL_CHECK(k.rank() == 2 && k.shape(0) == k.shape(1), where, ": the kernel matrix has shape ", show(k.shape()),
                   ", expected a square [n, n]");
@@ -123,13 +125,16 @@ struct KrrModel {
 
 /**
  * Fits KRR on (X_s, Y_s).
+ * @tparam B  a Backend whose double twin runs the Cholesky factorisation
+ * @tparam K  a Kernel on B
  * @param ys  [n, outputs] regression targets (e.g. centred one-hot labels)
  * @throw invalid_argument on mismatched rows; numerical_error when K_ss + λI is not positive definite
  */
-template <Backend B, class K>
-  requires Kernel<K, B>
+template <class B, class K>
 KrrModel<typename B::Scalar> krr_fit(const K& kernel, const Tensor<typename B::Scalar>& xs,
                                      const Tensor<typename B::Scalar>& ys, KrrOptions options = {}) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::kernels::krr_fit");
+  DISTILL_REQUIRE_KERNEL(K, B, "distill::kernels::krr_fit");
   DISTILL_CHECK(xs.rank() >= 2 && ys.rank() == 2 && xs.shape(0) == ys.shape(0), "krr_fit(): support has shape ",
                 show(xs.shape()), " and targets ", show(ys.shape()), ", expected [n, ...] and [n, outputs]");
   const auto kss = kernel.template gram<B>(xs, xs);
@@ -138,10 +143,11 @@ KrrModel<typename B::Scalar> krr_fit(const K& kernel, const Tensor<typename B::S
 }
 
 /// Predictions K(X, X_s)·α, [m, outputs].
-template <Backend B, class K>
-  requires Kernel<K, B>
+template <class B, class K>
 Tensor<typename B::Scalar> krr_predict(const K& kernel, const KrrModel<typename B::Scalar>& model,
                                        const Tensor<typename B::Scalar>& x) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::kernels::krr_predict");
+  DISTILL_REQUIRE_KERNEL(K, B, "distill::kernels::krr_predict");
   using T = typename B::Scalar;
   const auto kxs = kernel.template gram<B>(x, model.support);
   const std::size_t m = kxs.shape(0), n = kxs.shape(1), c = model.alpha.shape(1);

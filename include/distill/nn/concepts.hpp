@@ -67,12 +67,16 @@ concept Model = std::copy_constructible<M> && HasInit<M, B> && HasForward<M, B>;
 /**
  * The one-line diagnostic for entry points that take a user's model type (ensmallen CheckFunctionTypeAPI):
  * `DISTILL_REQUIRE_MODEL(M, B, "distill::eval::train")`. Each part of the concept gets its own assertion, so
- * the message names the missing member.
+ * the message names the missing member. Static_asserts only: usable as the first statements of a function body
+ * and as member declarations at the top of a class body (`class UnrolledGd`). `where` must be a string literal.
+ * It is silent about B when B is not a Backend: an entry point that takes a user's backend calls
+ * DISTILL_REQUIRE_BACKEND(B, where) first (core/backend.hpp), which names the missing primitive once, instead of
+ * this macro blaming init() and forward() for it.
  */
 #define DISTILL_REQUIRE_MODEL(M, B, where)                                                                       \
-  static_assert(::distill::nn::HasInit<M, B>,                                                                    \
+  static_assert(!::distill::Backend<B> || ::distill::nn::HasInit<M, B>,                                          \
                 where ": M must provide `template <Backend B> Params<T> init(Rng&) const`; see nn/concepts.hpp"); \
-  static_assert(::distill::nn::HasForward<M, B>,                                                                 \
+  static_assert(!::distill::Backend<B> || ::distill::nn::HasForward<M, B>,                                       \
                 where ": M must provide `template <Backend B> ad::Var<B> forward(const std::vector<ad::Var<B>>&, "   \
                       "const ad::Var<B>&) const`; see nn/concepts.hpp");                                         \
   static_assert(std::copy_constructible<M>, where ": M must be copyable (models are option values)")
@@ -81,6 +85,7 @@ concept Model = std::copy_constructible<M> && HasInit<M, B> && HasForward<M, B>;
 template <class B, class M>
 Tensor<typename B::Scalar> predict(const M& model, const Params<typename B::Scalar>& params,
                                    const Tensor<typename B::Scalar>& x) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::nn::predict");
   DISTILL_REQUIRE_MODEL(M, B, "distill::nn::predict");
   return model.template forward<B>(constants<B>(params), ad::Var<B>(x)).value();
 }
@@ -89,8 +94,9 @@ Tensor<typename B::Scalar> predict(const M& model, const Params<typename B::Scal
 template <class B, class M>
 Tensor<typename B::Scalar> embed(const M& model, const Params<typename B::Scalar>& params,
                                  const Tensor<typename B::Scalar>& x) {
-  static_assert(HasFeatures<M, B>, "distill::nn::embed: M must provide `features<B>(params, x)` (optional part of "
-                                   "the Model concept; see nn/concepts.hpp)");
+  DISTILL_REQUIRE_BACKEND(B, "distill::nn::embed");
+  static_assert(!Backend<B> || HasFeatures<M, B>, "distill::nn::embed: M must provide `features<B>(params, x)` "
+                                                  "(optional part of the Model concept; see nn/concepts.hpp)");
   return model.template features<B>(constants<B>(params), ad::Var<B>(x)).value();
 }
 

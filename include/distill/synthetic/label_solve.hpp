@@ -39,17 +39,20 @@ struct LabelSolveOptions {
 
 /**
  * The least-squares labels of a fixed support set.
+ * @tparam B  a Backend (e.g. EigenBackend<float>) whose double twin runs the n×n algebra
+ * @tparam K  a kernels::Kernel on B and on its double twin
  * @param xs  support images [n, ...]
  * @param xt  target images [m, ...] (same features)
  * @param yt  target labels [m, C] (e.g. kernels::centred_one_hot)
  * @return y_s [n, C]
  * @throw invalid_argument on mismatched shapes; numerical_error when a Cholesky factorisation fails
  */
-template <Backend B, class K>
-  requires kernels::Kernel<K, B>
+template <class B, class K>
 Tensor<typename B::Scalar> label_solve(const K& kernel, const Tensor<typename B::Scalar>& xs,
                                        const Tensor<typename B::Scalar>& xt, const Tensor<typename B::Scalar>& yt,
                                        LabelSolveOptions options = {}) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::synthetic::label_solve");
+  DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, "distill::synthetic::label_solve");
   using T = typename B::Scalar;
   using BD = kernels::detail::rebind_scalar_t<B, double>;
   DISTILL_CHECK(xs.rank() >= 2 && xt.rank() >= 2 && yt.rank() == 2 && yt.shape(0) == xt.shape(0),
