@@ -69,15 +69,17 @@ int main(int argc, char** argv) {
       B::random_normal(rng, im.data(), im.size(), T(0), T(1));
       images.push_back(im);
     }
-    dd::Tensor<T> log_lr({steps}, T(std::log(0.01)));
+    dd::synthetic::UnrolledGdResult<T> set;
+    set.images = images, set.labels = labels, set.steps = steps, set.epochs = 1, set.classes = classes, set.inner = inner;
+    set.log_lr = dd::Tensor<T>({steps}, T(std::log(0.01)));
     double mb[2], sec[2], loss[2];
     for (int mode = 0; mode < 2; ++mode) {
       const auto memory = mode == 0 ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
       pool.reset_peak();
       const std::size_t base = pool.in_use_bytes();
       const auto t0 = std::chrono::steady_clock::now();
-      const auto hg = dd::synthetic::unrolled_hypergradient<B>(model, images, labels, {}, log_lr, 1, theta0, real_x, real_y,
-                                                               classes, memory, inner);
+      const auto hg = dd::synthetic::unrolled_hypergradient<B>(
+          model, {.set = set, .theta0 = theta0, .real_x = real_x, .real_y = real_y, .memory = memory});
       sec[mode] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       mb[mode] = double(pool.peak_bytes() - base) / 1e6;
       loss[mode] = hg.loss;

@@ -55,10 +55,12 @@ void BM_unrolled_outer_step(benchmark::State& state) {
     images.push_back(distill::Tensor<T>::empty({kClasses, 1, 28, 28}));
     B::random_normal(rng, images.back().data(), images.back().size(), T(0), T(1));
   }
-  const distill::Tensor<T> log_lr({kSteps * kEpochs}, T(std::log(0.02)));
+  syn::UnrolledGdResult<T> set;
+  set.images = images, set.labels = labels, set.steps = kSteps, set.epochs = kEpochs, set.classes = kClasses;
+  set.log_lr = distill::Tensor<T>({kSteps * kEpochs}, T(std::log(0.02)));
   auto step = [&] {
-    const auto hg = syn::unrolled_hypergradient<B>(model, images, labels, {}, log_lr, kEpochs, theta0, real_x, real_y,
-                                                   kClasses, memory);
+    const auto hg = syn::unrolled_hypergradient<B>(model, {.set = set, .theta0 = theta0, .real_x = real_x,
+                                                           .real_y = real_y, .memory = memory});
     benchmark::DoNotOptimize(hg.d_images[0].data());
     benchmark::ClobberMemory();
   };

@@ -12,6 +12,7 @@
 #include "distill/callbacks.hpp"
 #include "distill/core.hpp"
 #include "distill/eval.hpp"
+#include "distill/frame.hpp"
 #include "distill/io.hpp"
 #include "distill/kernels.hpp"
 #include "distill/nn.hpp"

@@ -9,6 +9,7 @@
 #include "distill/io/datasets.hpp"
 #include "distill/nn.hpp"
 #include "support/backends.hpp"
+#include "support/skip.hpp"
 
 namespace nn = distill::nn;
 namespace eval = distill::eval;
@@ -171,8 +172,7 @@ TEST_CASE("train: an MLP on MNIST passes 85% after a few hundred steps", "[eval]
     train_set = distill::io::load_mnist<float>("train").head(12800);
     test_set = distill::io::load_mnist<float>("test").head(1000);
   } catch (const distill::io_error& e) {
-    WARN("MNIST not found, skipping (run scripts/setup.sh): " << e.what());
-    return;
+    DISTILL_SKIP("MNIST not found (run scripts/setup.sh): " << e.what());
   }
   const nn::Mlp mlp{.widths = {784, 128, 10}};
   distill::Rng rng(0);

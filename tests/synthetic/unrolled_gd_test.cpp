@@ -96,8 +96,11 @@ struct Problem {
     B::random_normal(rng, real_x.data(), real_x.size(), T(0), T(1));
   }
   syn::Hypergradient<T> hypergradient(syn::Memory memory) const {
-    return syn::unrolled_hypergradient<B>(model, images, labels, soft_labels, log_lr, epochs, theta0, real_x, real_y, 3,
-                                          memory, inner);
+    syn::UnrolledGdResult<T> set;  // shares the tensors: perturbing images[t] moves the set
+    set.images = images, set.labels = labels, set.soft_labels = soft_labels, set.log_lr = log_lr;
+    set.steps = images.size(), set.epochs = epochs, set.classes = 3, set.inner = inner;
+    return syn::unrolled_hypergradient<B>(model, {.set = set, .theta0 = theta0, .real_x = real_x, .real_y = real_y,
+                                                  .memory = memory});
   }
 };
 
@@ -248,7 +251,7 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: learns images that train the net, step size
   const std::vector<std::int64_t>& y = data.second;
   syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 1, .epochs = 2, .initial_lr = 0.5, .outer_steps = 200,
                                               .outer_lr = 0.05, .lr_lr = 0.05, .real_batch = 64, .seed = 1});
-  const auto result = ugd.fit(x, y, 3);
+  const auto result = ugd.fit_steps({x, y, 3});
   REQUIRE(result.loss_history.size() == 200);
   double early = 0, late = 0;
   for (int i = 0; i < 10; ++i) early += result.loss_history[std::size_t(i)], late += result.loss_history[190 + std::size_t(i)];
@@ -345,7 +348,7 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: step_size_per_tensor learns a positive rate
   syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 2, .epochs = 2, .theta_mode = syn::ThetaMode::random,
                                               .initial_lr = 0.3, .step_size_per_tensor = true, .outer_steps = 60, .outer_lr = 0.05, .lr_lr = 0.05, .real_batch = 64,
                                               .seed = 2});
-  const auto result = ugd.fit(data.first, data.second, 3);
+  const auto result = ugd.fit_steps({data.first, data.second, 3});
   REQUIRE(result.log_lr.shape() == Shape{4, 3});  // E·T rows, one column per tensor of TinyMlp
   REQUIRE(result.step_sizes_per_step() == 3);
   for (std::size_t i = 0; i < 4; ++i)
@@ -398,12 +401,12 @@ TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume co
   const syn::UnrolledGdOptions opt{.images_per_class = 1, .steps = 2, .epochs = 2, .theta_mode = syn::ThetaMode::random,
                                    .inits_per_step = 2, .initial_lr = 0.3, .learn_labels = true, .outer_steps = 20,
                                    .outer_lr = 0.05, .real_batch = 20, .seed = 11};
-  const auto full = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3);
-  const auto again = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3);
+  const auto full = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit_steps({x, y, 3});
+  const auto again = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit_steps({x, y, 3});
   for (std::size_t t = 0; t < 2; ++t) CHECK(distill::max_abs_diff(full.images[t], again.images[t]) == 0.0);
 
   const TempFile ckpt("distill_unrolled_gd_test");
-  const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit(x, y, 3, StopAndSave{ckpt.path, 7});
+  const auto stopped = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, opt).fit_steps({x, y, 3}, StopAndSave{ckpt.path, 7});
   REQUIRE(stopped.loss_history.size() == 7);
   auto resumed_opt = opt;
   resumed_opt.resume_from = ckpt.path;
@@ -413,7 +416,7 @@ TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume co
     monitored.push_back(s.step);
     s.metrics["steps_seen"] = double(r.loss_history.size());
   });
-  const auto resumed = resumed_ugd.fit(x, y, 3);
+  const auto resumed = resumed_ugd.fit_steps({x, y, 3});
   CHECK(monitored == std::vector<std::size_t>{10, 15, 20});
   REQUIRE(resumed.loss_history.size() == 20);
   for (std::size_t i = 0; i < 20; ++i) CHECK(resumed.loss_history[i] == full.loss_history[i]);
@@ -426,10 +429,10 @@ TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume co
   // A checkpoint of another configuration is refused with a message naming the mismatch.
   auto other = resumed_opt;
   other.steps = 3;
-  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit(x, y, 3)), Catch::Contains("2 steps"));
+  CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit_steps({x, y, 3})), Catch::Contains("has 2 tensors 'images' but this run has 3"));
   other = opt;
   other.resume_from = "/nonexistent/unrolled_ckpt.npz";
-  CHECK_THROWS_AS((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit(x, y, 3)), distill::io_error);
+  CHECK_THROWS_AS((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, other).fit_steps({x, y, 3})), distill::io_error);
 }
 
 TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[synthetic]") {
@@ -439,13 +442,13 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
   syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.real_batch = 100});
   Tensor<float> x({10, 1, 3, 4});
   std::vector<std::int64_t> y(10, 0);
-  CHECK_THROWS_WITH(ugd.fit(x, y, 3), Catch::Contains("real_batch"));
+  CHECK_THROWS_WITH(ugd.fit_steps({x, y, 3}), Catch::Contains("real_batch"));
   syn::UnrolledGd<TinyMlp, B> ok(TinyMlp{}, {.real_batch = 4});
   y[3] = 7;
-  CHECK_THROWS_WITH(ok.fit(x, y, 3), Catch::Contains("label 7"));
-  CHECK_THROWS_WITH(ok.fit(x, std::vector<std::int64_t>(9, 0), 3), Catch::Contains("10 images and 9 labels"));
+  CHECK_THROWS_WITH(ok.fit_steps({x, y, 3}), Catch::Contains("label 3 is 7"));
+  CHECK_THROWS_WITH(ok.fit_steps({x, std::vector<std::int64_t>(9, 0), 3}), Catch::Contains("10 rows but there are 9 labels"));
   syn::UnrolledGd<TinyMlp, B> pool(TinyMlp{}, {.theta_mode = syn::ThetaMode::pool, .real_batch = 4});
-  CHECK_THROWS_WITH(pool.fit(x, std::vector<std::int64_t>(10, 0), 3), Catch::Contains("set_pool"));
+  CHECK_THROWS_WITH(pool.fit_steps({x, std::vector<std::int64_t>(10, 0), 3}), Catch::Contains("set_pool"));
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.initial_lr = INFINITY})), Catch::Contains("finite"));
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.divergence_patience = 0})),
                     Catch::Contains("divergence_patience"));
@@ -491,8 +494,8 @@ TEST_CASE("UnrolledGd: bad options and inputs throw with a clear message", "[syn
   set.inner = {.rule = Rule::adam, .eps = 0};
   CHECK_THROWS_WITH(syn::apply_distilled<B>(TinyMlp{}, theta0, set),
                     Catch::Contains("apply_distilled()") && Catch::Contains("eps > 0"));
-  CHECK_THROWS_WITH(syn::unrolled_hypergradient<B>(TinyMlp{}, set.images, set.labels, {}, set.log_lr, 1, theta0, x,
-                                                   std::vector<std::int64_t>(10, 0), 3, syn::Memory::full, set.inner),
+  const std::vector<std::int64_t> real_y(10, 0);
+  CHECK_THROWS_WITH(syn::unrolled_hypergradient<B>(TinyMlp{}, {.set = set, .theta0 = theta0, .real_x = x, .real_y = real_y}),
                     Catch::Contains("unrolled_hypergradient()") && Catch::Contains("eps > 0"));
 }
 
@@ -547,7 +550,7 @@ TEST_CASE("UnrolledGdResult::clone: a deep copy that a running fit does not chan
   ugd.set_monitor(5, [&](const syn::UnrolledGdResult<double>& set, distill::callbacks::TrainingState& state) {
     if (state.step == 5) at_five = set.clone(), alias = set;
   });
-  const auto last = ugd.fit(data.first, data.second, 3);
+  const auto last = ugd.fit_steps({data.first, data.second, 3});
   REQUIRE(at_five);
   CHECK_FALSE(at_five->images[0].same_storage(last.images[0]));
   CHECK(alias->images[0].same_storage(last.images[0]));  // why clone() exists
@@ -563,7 +566,7 @@ TEST_CASE("UnrolledGd::fit: label_lr sets the learned labels' own Adam rate", "[
     syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 1, .steps = 1, .epochs = 2, .initial_lr = 0.3,
                                                 .learn_labels = true, .outer_steps = 20, .outer_lr = 0.05,
                                                 .label_lr = label_lr, .real_batch = 30, .seed = 2});
-    const auto r = ugd.fit(data.first, data.second, 3);
+    const auto r = ugd.fit_steps({data.first, data.second, 3});
     return distill::max_abs_diff(r.soft_labels[0], nn::one_hot<double>(r.labels, 3));
   };
   const double same_as_images = label_change(0.0), tenth = label_change(0.005);
@@ -584,7 +587,7 @@ TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; diverg
   ugd.set_monitor(1, [&](const syn::UnrolledGdResult<double>&, distill::callbacks::TrainingState& state) {
     diverged = state.value("diverged");
   });
-  const auto result = ugd.fit(data.first, data.second, 3);
+  const auto result = ugd.fit_steps({data.first, data.second, 3});
   // About half of the 60 draws diverged, and the run went on: the learned set stays finite, and the steps that
   // had a finite draw recorded a finite loss (a step with none records NaN and makes no update).
   CHECK(diverged > 10);
@@ -600,7 +603,7 @@ TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; diverg
 
   // The count survives a checkpoint: stopped at step 15 and resumed, the run ends with the same count.
   const TempFile ckpt("distill_unrolled_gd_diverged");
-  syn::UnrolledGd<FragileMlp, B>(FragileMlp{}, opt).fit(data.first, data.second, 3, StopAndSave{ckpt.path, 15});
+  syn::UnrolledGd<FragileMlp, B>(FragileMlp{}, opt).fit_steps({data.first, data.second, 3}, StopAndSave{ckpt.path, 15});
   auto resumed_opt = opt;
   resumed_opt.resume_from = ckpt.path;
   syn::UnrolledGd<FragileMlp, B> resumed(FragileMlp{}, resumed_opt);
@@ -608,7 +611,7 @@ TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; diverg
   resumed.set_monitor(1, [&](const syn::UnrolledGdResult<double>&, distill::callbacks::TrainingState& state) {
     diverged_resumed = state.value("diverged");
   });
-  const auto resumed_result = resumed.fit(data.first, data.second, 3);
+  const auto resumed_result = resumed.fit_steps({data.first, data.second, 3});
   CHECK(diverged_resumed == diverged);
   CHECK(distill::max_abs_diff(resumed_result.images[0], result.images[0]) == 0.0);
 
@@ -616,8 +619,8 @@ TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; diverg
   auto always = opt;
   always.divergence_patience = 4;
   syn::UnrolledGd<FragileMlp, B> doomed(FragileMlp{.fragile_share = 1.0}, always);
-  CHECK_THROWS_AS(doomed.fit(data.first, data.second, 3), distill::numerical_error);
-  CHECK_THROWS_WITH(doomed.fit(data.first, data.second, 3),
+  CHECK_THROWS_AS(doomed.fit_steps({data.first, data.second, 3}), distill::numerical_error);
+  CHECK_THROWS_WITH(doomed.fit_steps({data.first, data.second, 3}),
                     Catch::Contains("4 outer steps in a row") && Catch::Contains("initial_lr"));
 }
 
@@ -733,7 +736,7 @@ TEMPLATE_TEST_CASE("to_distilled_set: a fitted result, hard and learned labels",
   for (const bool learn : {false, true}) {
     syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, {.images_per_class = 2, .steps = 3, .epochs = 2, .learn_labels = learn,
                                                 .outer_steps = 2, .real_batch = 8});
-    const auto r = ugd.fit(x, y, 3);
+    const auto r = ugd.fit_steps({x, y, 3});
     const auto set = syn::to_distilled_set(r, T(0), T(1));
     set.validate();
     CHECK(set.images.shape() == Shape{18, 1, 3, 4});  // 3 steps × (3 classes × 2)
@@ -779,4 +782,42 @@ TEST_CASE("to_distilled_set: an inconsistent result or a bad stddev throws with 
     r.classes = 0;
     CHECK_THROWS_WITH(syn::to_distilled_set(r, T(0), T(1)), Catch::Contains("classes = 0"));
   }
+}
+
+TEST_CASE("UnrolledGd::fit: a standardised distilled set that from_distilled_set turns back into the steps", "[synthetic][io]") {
+  using B = distill::EigenBackend<double>;
+  const auto data = blobs<double>(90, 1.0, 5);
+  const distill::LabeledData<double> train{data.first, data.second, 3};
+  const syn::UnrolledGdOptions opt{.images_per_class = 2, .steps = 2, .epochs = 2, .initial_lr = 0.3,
+                                   .inner = {.rule = syn::InnerOptimizer::Rule::momentum, .momentum = 0.5},
+                                   .outer_steps = 5, .real_batch = 20, .seed = 3};
+  syn::UnrolledGd<TinyMlp, B> ugd(TinyMlp{}, opt);
+  const auto set = ugd.fit(train);
+  CHECK(set.method == "unrolled_gd");
+  CHECK(set.images.shape() == Shape{12, 1, 3, 4});
+  CHECK(set.mean.size() == 1);
+  CHECK(set.stddev[0] != 1.0);  // standardised
+  CHECK(set.options_json.find("\"rule\": \"momentum\"") != std::string::npos);
+  // Through a file and back: the extras survive, and the steps are what fit_steps learns on the standardised data.
+  const TempFile file("distill_unrolled_set");
+  distill::io::save_distilled(file.path, set);
+  const auto steps = syn::from_distilled_set(distill::io::load_distilled<double>(file.path));
+  CHECK(steps.steps == 2);
+  CHECK(steps.epochs == 2);
+  CHECK(steps.inner.rule == syn::InnerOptimizer::Rule::momentum);
+  CHECK(steps.inner.momentum == 0.5);
+  auto no_std = opt;
+  no_std.standardize = false;
+  const auto direct = syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, no_std).fit_steps(ugd.standardization().applied_to(train));
+  for (std::size_t t = 0; t < 2; ++t) CHECK(distill::max_abs_diff(steps.images[t], direct.images[t]) < 1e-12);
+  for (std::size_t i = 0; i < direct.log_lr.size(); ++i) CHECK(steps.log_lr[i] == Approx(direct.log_lr[i]));
+  // The replay of the recovered steps is the replay of the learned ones.
+  distill::Rng rng(2);
+  const auto theta0 = TinyMlp{}.init<B>(rng);
+  const auto a = syn::apply_distilled<B>(TinyMlp{}, theta0, steps), b = syn::apply_distilled<B>(TinyMlp{}, theta0, direct);
+  for (std::size_t k = 0; k < a.tensors.size(); ++k) CHECK(distill::max_abs_diff(a.tensors[k], b.tensors[k]) < 1e-9);
+  // A set not made by unrolled GD is refused.
+  auto plain = set;
+  plain.extra.clear();
+  CHECK_THROWS_WITH(syn::from_distilled_set(plain), Catch::Contains("not made by unrolled GD"));
 }

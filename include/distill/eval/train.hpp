@@ -23,17 +23,17 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 #include "distill/autodiff.hpp"
-#include "distill/callbacks/invoke.hpp"
-#include "distill/callbacks/state.hpp"
 #include "distill/core.hpp"
+#include "distill/frame/outer_loop.hpp"
+#include "distill/frame/sampler.hpp"
 #include "distill/io/distilled_set.hpp"
 #include "distill/io/labeled_data.hpp"
-#include "distill/io/npz.hpp"
 #include "distill/nn/concepts.hpp"
 #include "distill/nn/losses.hpp"
 #include "distill/nn/optimizers.hpp"
@@ -96,6 +96,7 @@ struct TrainOptions {
    */
   std::function<Tensor<T>(const Tensor<T>&, Rng&)> augment = nullptr;
   std::filesystem::path resume_from{};  //!< a checkpoint written through callbacks::Checkpoint: continue from it
+  frame::OnDivergence on_divergence = frame::OnDivergence::stop;  //!< a non-finite loss or gradient: stop or roll back
 };
 
 //! What train() reports.
@@ -103,7 +104,7 @@ struct TrainResult {
   std::size_t steps = 0;              //!< optimizer steps taken (including those before a resume)
   std::size_t epochs = 0;             //!< epochs completed
   double loss = 0;                    //!< mean training loss of the last epoch
-  std::vector<double> epoch_losses;   //!< mean training loss of each epoch run in this call
+  std::vector<double> epoch_losses;   //!< mean training loss of each epoch completed in this call
   bool stopped_early = false;         //!< a callback asked to stop
   double seconds = 0;                 //!< wall time
 };
@@ -130,20 +131,16 @@ struct Batches {
   std::size_t size() const { return images.shape(0); }
   bool soft() const { return labels.empty(); }
 
-  //! Copies rows idx[begin, end) into a batch.
-  void gather(const std::vector<std::size_t>& idx, std::size_t begin, std::size_t end, Tensor<T>& x,
-              std::vector<std::int64_t>& y, Tensor<T>& t) const {
-    Shape s = images.shape();
-    s[0] = end - begin;
-    x = Tensor<T>::empty(s);
-    const std::size_t per = images.size() / images.shape(0);
-    for (std::size_t k = begin; k < end; ++k) std::copy_n(images.data() + idx[k] * per, per, x.data() + (k - begin) * per);
+  //! Copies the rows `idx` into a batch (x fresh each time: the tape may keep the previous batch alive).
+  void gather(std::span<const std::size_t> idx, Tensor<T>& x, std::vector<std::int64_t>& y, Tensor<T>& t) const {
+    x = Tensor<T>();
+    frame::gather_rows(images, idx, x);
     if (soft()) {
-      t = Tensor<T>::empty(Shape{end - begin, classes});
-      for (std::size_t k = begin; k < end; ++k) std::copy_n(targets.data() + idx[k] * classes, classes, t.data() + (k - begin) * classes);
+      t = Tensor<T>();
+      frame::gather_rows(targets, idx, t);
     } else {
-      y.resize(end - begin);
-      for (std::size_t k = begin; k < end; ++k) y[k - begin] = labels[idx[k]];
+      y.resize(idx.size());
+      for (std::size_t k = 0; k < idx.size(); ++k) y[k] = labels[idx[k]];
     }
   }
 };
@@ -214,6 +211,7 @@ ad::Var<B> batch_loss(const ad::Var<B>& logits, const std::vector<std::int64_t>&
 template <class B = void, class M, std::floating_point T>
 EvalResult evaluate(const M& model, const nn::Params<T>& params, const LabeledData<T>& data, std::size_t batch_size = 1024) {
   using BB = detail::backend_or_default<B, T>;
+  DISTILL_REQUIRE_BACKEND(BB, "distill::eval::evaluate");
   DISTILL_REQUIRE_MODEL(M, BB, "distill::eval::evaluate");
   data.validate("eval::evaluate()");
   DISTILL_CHECK(batch_size > 0, "eval::evaluate(): batch_size is 0");
@@ -233,7 +231,9 @@ EvalResult evaluate(const M& model, const nn::Params<T>& params, const LabeledDa
 }
 
 /**
- * Trains `params` in place by minibatch SGD (see the file comment).
+ * Trains `params` in place by minibatch SGD (see the file comment), on the shared outer loop (frame/outer_loop.hpp):
+ * one loop step per minibatch, on_epoch_end after every pass, checkpoint/resume at any step, and a divergence guard
+ * on the loss and the gradients.
  *
  * @tparam B     the backend (default: DefaultBackend<T>); `eval::train<XtensorBackend<float>>(...)` picks another
  * @param model  a nn::Model
@@ -243,12 +243,14 @@ EvalResult evaluate(const M& model, const nn::Params<T>& params, const LabeledDa
  * @param cbs    callbacks (ProgressBar, EarlyStop, Checkpoint, ...): on_step after every step with
  *               loss and metrics {"lr", "acc" (running accuracy of the epoch, hard labels only)}, on_epoch_end
  *               after every epoch with metrics {"epoch_loss"}
- * @throw invalid_argument on invalid data, options or a diverged loss (NaN logits); io_error on a bad resume file
+ * @throw invalid_argument on invalid data or options; frame::Diverged when the loss or a gradient becomes NaN or
+ *        infinite; io_error on a bad resume file
  */
 template <class B = void, class M, std::floating_point T, class Data, class... Callbacks>
 TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const TrainOptions<T>& opt = {},
                   Callbacks&&... cbs) {
   using BB = detail::backend_or_default<B, T>;
+  DISTILL_REQUIRE_BACKEND(BB, "distill::eval::train");
   DISTILL_REQUIRE_MODEL(M, BB, "distill::eval::train");
   static_assert(std::is_same_v<typename detail::data_scalar<Data>::type, T>,
                 "distill::eval::train: data must be LabeledData<T>, SoftLabeledData<T> or io::DistilledSet<T> with the "
@@ -261,109 +263,68 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
   DISTILL_CHECK(params.size() > 0, "eval::train(): params is empty; make them with model.init<B>(rng)");
 
   const std::size_t n = d.size();
-  const std::size_t batches_per_epoch = (n + opt.batch_size - 1) / opt.batch_size;
+  frame::ShuffledBatches batches(n, opt.batch_size, opt.seed);  // pass p: a permutation drawn from (seed, p)
+  const std::size_t per_epoch = batches.per_pass();
   const nn::Sgd sgd{.lr = opt.lr, .momentum = opt.momentum, .nesterov = opt.nesterov, .weight_decay = opt.weight_decay};
   nn::Sgd::State<T> sgd_state;
   std::vector<Tensor<T>*> param_ptrs;
   for (auto& t : params.tensors) param_ptrs.push_back(&t);
 
+  // The running sums of the current epoch travel with the checkpoint, so a resume mid-epoch reports the same numbers.
   TrainResult result;
-  callbacks::TrainingState state;
-  state.total_epochs = opt.epochs;
-  state.total_steps = opt.epochs * batches_per_epoch;
-  state.phase = "train";
-  std::size_t first_epoch = 0;
+  double loss_sum = 0, correct = 0;
+  std::size_t seen = 0;
+  frame::CheckpointState<T> ckpt("train");
+  ckpt.add("params", params.tensors).add("sgd", sgd_state);
+  ckpt.add("epoch_loss_sum", loss_sum).add("epoch_correct", correct).add("epoch_seen", seen);
 
-  // Checkpoint: parameters, optimizer state, step/epoch and the RNG position (as the number of epochs drawn:
-  // every epoch draws from a generator forked off a fixed stream, so resuming at an epoch boundary is exact).
-  state.save_checkpoint = [&](const std::filesystem::path& path) {
-    io::NpzWriter w(path);
-    for (std::size_t i = 0; i < params.size(); ++i) w.add("param." + params.names[i], params.tensors[i]);
-    for (std::size_t i = 0; i < sgd_state.buffer.size(); ++i) w.add("sgd." + std::to_string(i), sgd_state.buffer[i]);
-    w.add("sgd_step", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(sgd_state.step)}));
-    w.add("step", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(state.step)}));
-    w.add("epoch", io::NpyArray::from_values(std::vector<std::int64_t>{std::int64_t(state.epoch)}));
-    w.finish();
+  Tensor<T> x, t;
+  std::vector<std::int64_t> y;
+  auto step = [&](frame::StepContext& ctx) {
+    const double lr = detail::lr_at(opt, ctx.step / per_epoch) * ctx.lr_factor;
+    const auto idx = batches.batch_at(ctx.step);
+    d.gather(idx, x, y, t);
+    if (opt.augment) {
+      x = opt.augment(x, ctx.rng);
+      DISTILL_CHECK(x.rank() >= 1 && x.shape(0) == idx.size(), "eval::train(): augment returned shape ", show(x.shape()),
+                    " for a batch of ", idx.size());
+    }
+    ad::Tape<BB> tape;
+    const auto theta = nn::variables(tape, params);
+    const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(x));
+    const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective);
+    const double l = double(loss.item());
+    ctx.require_finite("the training loss", l);
+    const auto grads = ad::grad(loss, theta);
+    std::vector<const Tensor<T>*> grad_ptrs;
+    for (std::size_t k = 0; k < grads.size(); ++k) {
+      ctx.require_finite("the gradient of parameter '" + params.names[k] + "'", grads[k].value());
+      grad_ptrs.push_back(&grads[k].value());
+    }
+    sgd.step(sgd_state, param_ptrs, grad_ptrs, lr);
+
+    loss_sum += l * double(idx.size());
+    if (!y.empty()) correct += nn::accuracy(logits.value(), y) * double(idx.size());
+    seen += idx.size();
+    ctx.state.metrics["lr"] = lr;
+    if (!y.empty()) ctx.state.metrics["acc"] = correct / double(seen);
+    if ((ctx.step + 1) % per_epoch == 0) {  // the epoch's last batch
+      result.epoch_losses.push_back(loss_sum / double(seen));
+      ctx.state.metrics["epoch_loss"] = result.epoch_losses.back();
+      loss_sum = correct = 0;
+      seen = 0;
+    }
+    return l;
   };
-  if (!opt.resume_from.empty()) {
-    const auto arrays = io::load_npz(opt.resume_from);
-    auto get = [&](const std::string& key) -> const io::NpyArray& {
-      const auto it = arrays.find(key);
-      if (it == arrays.end())
-        DISTILL_THROW(io_error, "eval::train(): checkpoint '", opt.resume_from.string(), "' has no entry '", key, "'");
-      return it->second;
-    };
-    for (std::size_t i = 0; i < params.size(); ++i) {
-      const Tensor<T> t = get("param." + params.names[i]).template as<T>();
-      DISTILL_CHECK(t.shape() == params.tensors[i].shape(), "eval::train(): checkpoint parameter '", params.names[i],
-                    "' has shape ", show(t.shape()), ", the model's has ", show(params.tensors[i].shape()));
-      params.tensors[i].assign(t);
-    }
-    for (std::size_t i = 0; arrays.count("sgd." + std::to_string(i)); ++i) {
-      sgd_state.buffer.push_back(get("sgd." + std::to_string(i)).template as<T>());
-      DISTILL_CHECK(i < params.size() && sgd_state.buffer[i].shape() == params.tensors[i].shape(),
-                    "eval::train(): checkpoint momentum buffer ", i, " does not match the model's parameters");
-    }
-    sgd_state.step = std::size_t(get("sgd_step").template as<std::int64_t>().at(0));
-    // Resuming restarts at the saved epoch boundary (a mid-epoch checkpoint repeats that epoch's batches).
-    state.epoch = first_epoch = std::size_t(get("epoch").template as<std::int64_t>().at(0));
-    state.step = result.steps = first_epoch * batches_per_epoch;
-  }
-
-  const auto start = std::chrono::steady_clock::now();
-  bool stop = callbacks::invoke_on_begin(state, cbs...);
-  for (std::size_t epoch = first_epoch; epoch < opt.epochs && !stop; ++epoch) {
-    Rng epoch_rng = Rng(opt.seed).fork(epoch);  // independent of how many epochs ran before (exact resume)
-    const auto order = epoch_rng.permutation(n);
-    const double lr = detail::lr_at(opt, epoch);
-    double loss_sum = 0, correct = 0;
-    std::size_t seen = 0;
-    Tensor<T> x, t;
-    std::vector<std::int64_t> y;
-    for (std::size_t b = 0; b < n && !stop; b += opt.batch_size) {
-      const std::size_t e = std::min(n, b + opt.batch_size);
-      d.gather(order, b, e, x, y, t);
-      if (opt.augment) {
-        x = opt.augment(x, epoch_rng);
-        DISTILL_CHECK(x.rank() >= 1 && x.shape(0) == e - b, "eval::train(): augment returned shape ", show(x.shape()),
-                      " for a batch of ", e - b);
-      }
-      ad::Tape<BB> tape;
-      const auto theta = nn::variables(tape, params);
-      const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(x));
-      const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective);
-      const auto grads = ad::grad(loss, theta);
-      std::vector<const Tensor<T>*> grad_ptrs;
-      for (const auto& g : grads) grad_ptrs.push_back(&g.value());
-      sgd.step(sgd_state, param_ptrs, grad_ptrs, lr);
-
-      const double l = double(loss.item());
-      DISTILL_CHECK(std::isfinite(l), "eval::train(): the training loss became ", l, " at step ", state.step + 1,
-                    "; try a smaller lr (now ", lr, ")");
-      loss_sum += l * double(e - b);
-      if (!y.empty()) correct += nn::accuracy(logits.value(), y) * double(e - b);
-      seen += e - b;
-      ++result.steps;
-      state.step = result.steps;
-      state.loss = l;
-      state.metrics["lr"] = lr;
-      if (!y.empty()) state.metrics["acc"] = correct / double(seen);
-      state.elapsed_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      stop = callbacks::invoke_on_step(state, cbs...);
-    }
-    result.epoch_losses.push_back(loss_sum / double(std::max<std::size_t>(seen, 1)));
-    result.loss = result.epoch_losses.back();
-    if (seen == n) {
-      result.epochs = epoch + 1;
-      state.epoch = epoch + 1;
-      state.metrics["epoch_loss"] = result.loss;
-      stop = callbacks::invoke_on_epoch_end(state, cbs...) || stop;
-    }
-  }
-  result.stopped_early = stop && result.epochs < opt.epochs;
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  state.elapsed_seconds = result.seconds;
-  callbacks::invoke_on_end(state, cbs...);
+  const frame::LoopResult loop = frame::run_outer_loop(
+      frame::LoopOptions{.phase = "train", .steps = opt.epochs * per_epoch, .steps_per_epoch = per_epoch,
+                         .seed = opt.seed, .resume_from = opt.resume_from, .on_divergence = opt.on_divergence},
+      ckpt, step, cbs...);
+  result.steps = loop.steps_done;
+  result.epochs = loop.steps_done / per_epoch;
+  result.loss = seen > 0 ? loss_sum / double(seen) : result.epoch_losses.empty() ? 0.0 : result.epoch_losses.back();
+  result.stopped_early = loop.stopped_early;
+  result.seconds = loop.seconds;
   return result;
 }
 

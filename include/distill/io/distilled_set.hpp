@@ -20,9 +20,12 @@
  *   step_sizes      float32/64   [S] (any rank) optional: learned inner-loop learning rates
  *   method          '<U'         (1,)           the method that made the set, e.g. "kip"
  *   options_json    '<U'         (1,)           the method's options as JSON text ("{}" when none)
+ *   <any other>     any          any            method-specific extras (DistilledSet::extra), e.g. a coreset's
+ *                                               `indices` and `weights`, unrolled GD's `unrolled_steps`
  *
- * Floats are stored in the precision of the DistilledSet<T> that was saved and converted on load. Unknown
- * keys are ignored on load, so later versions can add keys without breaking older readers.
+ * Floats are stored in the precision of the DistilledSet<T> that was saved and converted on load. Keys that are
+ * not part of the layout are loaded into `extra` as they are, so later versions can add keys without breaking
+ * older readers.
  */
 
 #include <algorithm>
@@ -68,6 +71,15 @@ struct DistilledSet {
   std::string method;                   //!< e.g. "kip", "dc", "dm", "k_center_greedy"
   std::string options_json;             //!< the method's options as JSON text
   std::size_t num_classes = 0;          //!< 0 = infer (largest hard label + 1, or K)
+  std::map<std::string, NpyArray> extra;  //!< method-specific arrays saved under their own keys (not a layout key)
+
+  //! The keys of the layout itself, which `extra` may not use.
+  static bool is_layout_key(std::string_view key) {
+    for (const char* k : {"format_version", "images", "labels", "soft_labels", "num_classes", "mean", "std", "step_sizes",
+                          "method", "options_json"})
+      if (key == k) return true;
+    return false;
+  }
 
   //! Number of examples N.
   std::size_t size() const { return images.rank() >= 1 ? images.shape(0) : 0; }
@@ -147,6 +159,11 @@ struct DistilledSet {
       DISTILL_CHECK(step_sizes->rank() >= 1, where, ": step_sizes is a scalar tensor, expected rank >= 1 (e.g. [steps])");
       DISTILL_CHECK(step_sizes->all_finite(), where, ": step_sizes contain NaN or infinity");
     }
+    for (const auto& [key, array] : extra) {
+      DISTILL_CHECK(!key.empty() && !is_layout_key(key), where, ": extra key '", key,
+                    "' is empty or one of the layout's own keys");
+      array.validate(where);
+    }
   }
 };
 
@@ -172,6 +189,7 @@ void save_distilled(const std::filesystem::path& path, const DistilledSet<T>& se
   w.add("mean", set.mean.size() ? set.mean : Tensor<T>({c}, T(0)));
   w.add("std", set.stddev.size() ? set.stddev : Tensor<T>({c}, T(1)));
   if (set.step_sizes) w.add("step_sizes", *set.step_sizes);
+  for (const auto& [key, array] : set.extra) w.add(key, array);
   w.add_string("method", set.method);
   w.add_string("options_json", set.options_json.empty() ? std::string("{}") : set.options_json);
   w.finish();
@@ -280,6 +298,8 @@ DistilledSet<T> load_distilled(const std::filesystem::path& path) {
   };
   set.method = text("method");
   set.options_json = text("options_json");
+  for (const auto& [key, array] : arrays)
+    if (!DistilledSet<T>::is_layout_key(key)) set.extra.emplace(key, array);
 
   try {
     set.validate("DistilledSet");

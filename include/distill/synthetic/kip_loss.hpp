@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: MIT
+// Copyright (c) 2026 The distill authors
+#ifndef DISTILL_SYNTHETIC_KIP_LOSS_HPP
+#define DISTILL_SYNTHETIC_KIP_LOSS_HPP
+
+/**
+ * @file
+ * The KIP loss and its exact gradient (the math of synthetic/kip.hpp). Kernel Inducing Points: Nguyen, Chen, Lee 2021, Dataset Meta-Learning from Kernel Ridge-Regression,
+ * ICLR; arXiv:2011.00050.
+ *
+ * KIP learns a small support set (X_s, y_s) such that kernel ridge regression on it predicts a large target
+ * batch well:
+ *
+ *     L(X_s, y_s) = ½ · mean ‖y_t − K_ts (K_ss + λI)⁻¹ y_s‖²,     λ = reg · tr(K_ss)/n,
+ *
+ * with K an infinite-width kernel (FcNtk) and y centred one-hot labels (onehot − 1/C). The mean is over the
+ * m·C entries of the target batch (neural-tangents' KIP loss), so the loss does not grow with the batch.
+ *
+ * Gradient, by hand (no tape; α, β, r are [·, C] matrices):
+ *     α = (K_ss + λI)⁻¹ y_s,   r = (K_ts α − y_t)/(mC)
+ *     ∂L/∂K_ts = r αᵀ
+ *     β = (K_ss + λI)⁻¹ K_tsᵀ r,        ∂L/∂y_s = β
+ *     ∂L/∂K_ss = −sym(β αᵀ) − (reg/n) tr(β αᵀ) I          (the second term: λ depends on tr K_ss)
+ *     ∂L/∂X_s  = kernel VJPs of K_ts (support side) and of K_ss (both sides)
+ * The n×n part (K_ss, its Cholesky, α, β) runs in double: it is tiny, and with λ = 1e-6 of the mean diagonal a
+ * float K_ss would be dominated by its own rounding error. The m×n part (K_ts and its VJP) runs in T.
+ */
+
+#include <algorithm>
+#include <cmath>
+#include <concepts>
+#include <cstddef>
+#include <vector>
+
+#include "distill/core.hpp"
+#include "distill/kernels/concepts.hpp"
+#include "distill/kernels/detail/cholesky.hpp"
+#include "distill/kernels/krr.hpp"
+#include "distill/kernels/streamed_vjp.hpp"
+
+namespace distill::synthetic {
+
+// ---- the loss and its gradient ------------------------------------------------------------------------------
+
+/// What kip_loss_and_grad returns.
+template <std::floating_point T>
+struct KipLossGrad {
+  double loss = 0;        //!< ½ · mean over the m·C entries of (K_ts α − y_t)²
+  Tensor<T> d_support;    //!< ∂L/∂X_s, shape of X_s
+  Tensor<T> d_labels;     //!< ∂L/∂y_s, [n, C]
+  double accuracy = 0;    //!< fraction of target rows whose prediction's argmax is the target's argmax
+};
+
+namespace detail {
+
+/// What the m×n part of a KIP step yields: the target-batch sums and the support-side VJP of K_ts.
+template <std::floating_point T>
+struct KipTargetPass {
+  double sq = 0;            //!< Σ (pred − y_t)² over the m·C entries
+  std::size_t correct = 0;  //!< rows whose argmax prediction is the target's argmax
+  Tensor<double> u;         //!< K_tsᵀ r  [n, C]
+  Tensor<T> d_support;      //!< ∂L/∂X_s through K_ts (the support side), shape of X_s
+};
+
+/// The per-row part of the target pass, shared by both versions: for target rows [row0, row0 + rows) with kernel
+/// rows k (float or double, [rows, n]) in double, pred = k α, r = (pred − y_t)/(mC); adds to sq, correct and
+/// u += kᵀ r, and leaves r in `r` ([rows, C]).
+template <class BD, std::floating_point T>
+void kip_residual_rows(const double* k, std::size_t row0, std::size_t rows, std::size_t n, const Tensor<double>& alpha,
+                       const Tensor<T>& yt, std::size_t m, double* pred, double* r, double* u, double& sq,
+                       std::size_t& correct) {
+  const std::size_t c = alpha.shape(1);
+  BD::gemm(Gemm<double>{.m = rows, .n = c, .k = n, .a = k, .lda = n, .b = alpha.data(), .ldb = c, .c = pred, .ldc = c});
+  const double scale = 1.0 / double(m * c);
+  for (std::size_t i = 0; i < rows; ++i) {
+    const T* y = yt.data() + (row0 + i) * c;
+    const double* p = pred + i * c;
+    std::size_t best_p = 0, best_t = 0;
+    for (std::size_t q = 0; q < c; ++q) {
+      const double e = p[q] - double(y[q]);
+      sq += e * e;
+      r[i * c + q] = e * scale;
+      if (p[q] > p[best_p]) best_p = q;
+      if (y[q] > y[best_t]) best_t = q;
+    }
+    correct += best_p == best_t;
+  }
+  BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = rows, .a = k, .lda = n, .b = r, .ldb = c, .beta = 1.0,
+                        .c = u, .ldc = c});
+}
+
+/// Dot-product kernels: streamed over blocks of target rows (kernels/streamed_vjp.hpp), so K_ts and ∂L/∂K_ts are
+/// never formed and each block of X_t is read once, in cache, by both GEMMs.
+template <class B, class K>
+KipTargetPass<typename B::Scalar> kip_target_pass_streamed(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                          const Tensor<typename B::Scalar>& xt,
+                                                          const Tensor<typename B::Scalar>& yt,
+                                                          const Tensor<double>& alpha) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
+  const Tensor<T> alpha_t = alpha.template cast<T>();
+  struct Slot {
+    double sq = 0;
+    std::size_t correct = 0;
+    std::vector<double> u, k, pred, r;
+    std::vector<T> r_t;
+  };
+  std::vector<Slot> slots(kernels::stream_slots<B>());
+  auto row_grad = [&](std::size_t slot, std::size_t row0, std::size_t rows, T* kg) {
+    Slot& s = slots[slot];
+    s.u.resize(n * c, 0.0);
+    s.k.resize(rows * n);
+    s.pred.resize(rows * c);
+    s.r.resize(rows * c);
+    s.r_t.resize(rows * c);
+    for (std::size_t e = 0; e < rows * n; ++e) s.k[e] = double(kg[e]);
+    kip_residual_rows<BD>(s.k.data(), row0, rows, n, alpha, yt, m, s.pred.data(), s.r.data(), s.u.data(), s.sq,
+                          s.correct);
+    // ∂L/∂K_ts rows = r αᵀ, in T (each entry a sum of C products: no cancellation to fear)
+    for (std::size_t e = 0; e < rows * c; ++e) s.r_t[e] = T(s.r[e]);
+    B::gemm(Gemm<T>{.trans_b = true, .m = rows, .n = n, .k = c, .a = s.r_t.data(), .lda = c, .b = alpha_t.data(),
+                    .ldb = c, .c = kg, .ldc = n});
+  };
+  KipTargetPass<T> out;
+  out.d_support = kernels::streamed_vjp_x2<B>(kernel, xt, xs, row_grad);
+  out.u = Tensor<double>({n, c}, 0.0);
+  for (const Slot& s : slots) {  // in slot order: the same sums for the same thread count
+    out.sq += s.sq;
+    out.correct += s.correct;
+    for (std::size_t e = 0; e < s.u.size(); ++e) out.u[e] += s.u[e];
+  }
+  return out;
+}
+
+/// Any other kernel: K_ts and ∂L/∂K_ts as full m×n matrices, then the kernel's own VJP.
+template <class B, class K>
+KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                        const Tensor<typename B::Scalar>& xt,
+                                                        const Tensor<typename B::Scalar>& yt,
+                                                        const Tensor<double>& alpha) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
+  const Tensor<T> kts = kernel.template gram<B>(xt, xs);  // [m, n]
+  const Tensor<double> kts_d = kts.template cast<double>();
+  KipTargetPass<T> out;
+  out.u = Tensor<double>({n, c}, 0.0);
+  Tensor<double> pred({m, c}), r({m, c});
+  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, pred.data(), r.data(), out.u.data(), out.sq, out.correct);
+  Tensor<T> g_ts = Tensor<T>::empty({m, n});
+  const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
+  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
+                  .c = g_ts.data(), .ldc = n});
+  out.d_support = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second).dx2;
+  return out;
+}
+
+}  // namespace detail
+
+/**
+ * The KIP loss and its exact gradient with respect to the support images and labels.
+ *
+ * Dot-product kernels (FcNtk, Rbf, Linear) run the m×n part streamed over blocks of target rows; other kernels
+ * through gram() and gram_vjp(). Both compute the same sums.
+ *
+ * @param xs   support images [n, ...]
+ * @param ys   support labels [n, C] (centred one-hot or learned)
+ * @param xt   target images [m, ...] (same features as xs)
+ * @param yt   target labels [m, C]
+ * @param reg  relative ridge: λ = reg · tr(K_ss)/n
+ * @throw invalid_argument on mismatched shapes; numerical_error when K_ss + λI is not positive definite
+ */
+template <class B, class K>
+KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                  const Tensor<typename B::Scalar>& ys,
+                                                  const Tensor<typename B::Scalar>& xt,
+                                                  const Tensor<typename B::Scalar>& yt, double reg) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  DISTILL_REQUIRE_BACKEND(B, "distill::synthetic::kip_loss_and_grad");
+  DISTILL_REQUIRE_KERNEL_FLOAT_AND_DOUBLE(K, B, "distill::synthetic::kip_loss_and_grad");
+  DISTILL_CHECK(xs.rank() >= 2 && ys.rank() == 2 && ys.shape(0) == xs.shape(0), "kip_loss_and_grad(): support images ",
+                show(xs.shape()), " and labels ", show(ys.shape()), " do not match, expected [n, ...] and [n, C]");
+  DISTILL_CHECK(xt.rank() >= 2 && yt.rank() == 2 && yt.shape(0) == xt.shape(0) && yt.shape(1) == ys.shape(1),
+                "kip_loss_and_grad(): target images ", show(xt.shape()), " and labels ", show(yt.shape()),
+                " do not match each other or the support labels ", show(ys.shape()));
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = ys.shape(1);
+  DISTILL_CHECK(n > 0 && m > 0, "kip_loss_and_grad(): empty support (", n, ") or target batch (", m, ")");
+  DISTILL_CHECK(xs.size() / n == xt.size() / m, "kip_loss_and_grad(): support images ", show(xs.shape()),
+                " and target images ", show(xt.shape()), " have different features per row");
+
+  // K_ss and everything n×n in double (it also validates the kernel's options).
+  const Tensor<double> xs_d = xs.template cast<double>();
+  kernels::GramCache<double> cache_ss;
+  const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d, &cache_ss);  // [n, n]
+  const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
+  const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
+
+  // The m×n part: predictions, residuals, loss, u = K_tsᵀ r and the support-side VJP of K_ts.
+  detail::KipTargetPass<T> tp;
+  if constexpr (kernels::StreamableKernel<K, T>) tp = detail::kip_target_pass_streamed<B>(kernel, xs, xt, yt, alpha);
+  else tp = detail::kip_target_pass_dense<B>(kernel, xs, xt, yt, alpha);
+  KipLossGrad<T> out;
+  out.loss = 0.5 * tp.sq / double(m * c);
+  out.accuracy = double(tp.correct) / double(m);
+
+  // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
+  const Tensor<double> beta = chol.solve(tp.u);
+  out.d_labels = beta.template cast<T>();
+  // ∂L/∂K_ss = −sym(β αᵀ) − (reg/n)·tr(β αᵀ)·I
+  double tr = 0;
+  for (std::size_t i = 0; i < n * c; ++i) tr += beta[i] * alpha[i];
+  Tensor<double> g_ss({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < c; ++k) s += beta[i * c + k] * alpha[j * c + k] + alpha[i * c + k] * beta[j * c + k];
+      g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
+    }
+
+  // Back through K_ss on both sides (the same X_s). The two sides give the same gradient, since ∂L/∂K_ss is
+  // symmetric and the kernel is symmetric in its arguments, so one side is computed and doubled (it saves a GEMM;
+  // the cache saves recomputing the dot products).
+  const auto v_ss = kernel.template gram_vjp<BD>(xs_d, xs_d, g_ss, kernels::VjpWrt::first, &cache_ss);
+  out.d_support = Tensor<T>::empty(xs.shape());
+  for (std::size_t i = 0; i < xs.size(); ++i) out.d_support[i] = T(double(tp.d_support[i]) + 2.0 * v_ss.dx1[i]);
+  return out;
+}
+
+}  // namespace distill::synthetic
+
+#endif  // DISTILL_SYNTHETIC_KIP_LOSS_HPP
