@@ -23,7 +23,7 @@
  *   });
  *
  * Contents: app setup (setup_app, add_*_option), backend dispatch (run_on_backend, run_guarded), data
- * (load_data, load_data_split, describe), per-channel standardisation (channel_mean_std, normalized), output
+ * (load_data, load_data_split, describe; io::ChannelStandardization maps a split into a set's space), output
  * checks (check_output_prefix, check_output_file, check_checkpoint_paths, write_text_file), models from the
  * data's shape (with_model, describe_model, model_json), the options JSON (options_json) and progress
  * (format_accuracy, print_result, result_json, Table, Stopwatch).
@@ -88,11 +88,9 @@ struct CommonOptions {
   } parts{};
 };
 
-//! --data SPEC (io::load_data's forms; default: the variable's value), and the old name --dataset, hidden.
+//! --data SPEC (io::load_data's forms; default: the variable's value).
 inline CLI::Option* add_data_option(CLI::App& app, std::string& spec) {
-  CLI::Option* data = app.add_option("--data", spec, data_help)->capture_default_str();
-  app.add_option("--dataset", spec, "the old name of --data")->group("");  // hidden
-  return data;
+  return app.add_option("--data", spec, data_help)->capture_default_str();
 }
 
 //! --backend eigen|xtensor (default: the variable's value; CommonOptions starts at default_backend).
@@ -273,75 +271,6 @@ LabeledData<T> load_data_split(std::string_view spec, std::string_view split) {
   std::printf("data: %.*s %.*s split, %s\n", int(spec.size()), spec.data(), int(split.size()), split.data(), describe(d).c_str());
   std::fflush(stdout);
   return d;
-}
-
-// ---- per-channel standardisation ---------------------------------------------------------------------------------
-// (io::standardize is one mean / std over all pixels; KIP computes per-channel statistics privately and
-// eval::detail::test_in_space_of applies them. These two are the public per-channel pair for the examples.)
-
-//! A per-channel normalisation x ↦ (x − mean[c]) / stddev[c], in DistilledSet's form (two [C] tensors).
-template <std::floating_point T>
-struct ChannelNorm {
-  Tensor<T> mean;    //!< [C]
-  Tensor<T> stddev;  //!< [C], > 0
-};
-
-/**
- * Per-channel mean and (population) standard deviation of images [N, C, H, W], accumulated in double. A constant
- * channel gets stddev 1 (so it maps to 0 instead of dividing by 0).
- * @throw invalid_argument when images is not [N, C, H, W] with N > 0, or holds NaN / infinity
- */
-template <std::floating_point T>
-ChannelNorm<T> channel_mean_std(const Tensor<T>& images) {
-  DISTILL_CHECK(images.rank() == 4 && images.shape(0) > 0, "cli::channel_mean_std(): images have shape ", show(images.shape()),
-                ", expected [N, C, H, W] with N > 0");
-  const std::size_t n = images.shape(0), c = images.shape(1), plane = images.shape(2) * images.shape(3);
-  ChannelNorm<T> out{Tensor<T>(Shape{c}), Tensor<T>(Shape{c})};
-  for (std::size_t ch = 0; ch < c; ++ch) {
-    double sum = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const T* p = images.data() + (i * c + ch) * plane;
-      for (std::size_t k = 0; k < plane; ++k) sum += double(p[k]);
-    }
-    const double count = double(n * plane), mean = sum / count;
-    DISTILL_CHECK(std::isfinite(mean), "cli::channel_mean_std(): channel ", ch, " contains NaN or infinity");
-    double ss = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const T* p = images.data() + (i * c + ch) * plane;
-      for (std::size_t k = 0; k < plane; ++k) ss += (double(p[k]) - mean) * (double(p[k]) - mean);
-    }
-    const double sd = std::sqrt(ss / count);
-    out.mean[ch] = T(mean);
-    out.stddev[ch] = T(sd > 0 ? sd : 1.0);
-  }
-  return out;
-}
-
-/**
- * A deep copy of `data` with every channel mapped by (x − mean[c]) / stddev[c] (e.g. a test split into a distilled
- * set's space: `normalized(test, set.mean, set.stddev)`). Empty mean and stddev mean "no normalisation" (a copy).
- * @throw invalid_argument when the images are not [N, C, H, W] with C = mean.size(), or a stddev is not > 0
- */
-template <std::floating_point T>
-LabeledData<T> normalized(const LabeledData<T>& data, const Tensor<T>& mean, const Tensor<T>& stddev) {
-  LabeledData<T> out{data.images.clone(), data.labels, data.num_classes};
-  if (mean.size() == 0 && stddev.size() == 0) return out;
-  DISTILL_CHECK(data.images.rank() == 4 && data.images.shape(1) == mean.size() && stddev.size() == mean.size(),
-                "cli::normalized(): images have shape ", show(data.images.shape()), " but mean / stddev have ", mean.size(), " / ",
-                stddev.size(), " entries, expected one per channel");
-  for (T s : stddev) DISTILL_CHECK(std::isfinite(s) && s > 0, "cli::normalized(): stddev has an entry ", s, ", expected > 0");
-  const std::size_t c = mean.size(), plane = data.images.shape(2) * data.images.shape(3);
-  for (std::size_t i = 0; i < out.images.size(); ++i) {
-    const std::size_t ch = (i / plane) % c;
-    out.images[i] = (out.images[i] - mean[ch]) / stddev[ch];
-  }
-  return out;
-}
-
-//! normalized() with a ChannelNorm.
-template <std::floating_point T>
-LabeledData<T> normalized(const LabeledData<T>& data, const ChannelNorm<T>& norm) {
-  return normalized(data, norm.mean, norm.stddev);
 }
 
 // ---- fail before the work ----------------------------------------------------------------------------------------

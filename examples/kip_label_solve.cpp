@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       const auto& path = paths[i];
       const auto& set = sets[i];
       // The targets in the set's space: (x − mean) / std per channel.
-      const auto xt = cli::normalized(subset, set.mean, set.stddev).images;
+      const auto xt = distill::io::ChannelStandardization<float>{set.mean, set.stddev}.applied_to(subset).images;
       const cli::Stopwatch clock;
       auto ls = set;
       ls.labels = dd::synthetic::label_solve<B>(kernel, set.images, xt.reshape(dd::Shape{xt.shape(0), xt.size() / xt.shape(0)}),

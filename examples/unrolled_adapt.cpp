@@ -14,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.hpp"
 #include "distill/callbacks.hpp"
 #include "distill/eval.hpp"
 #include "distill/io.hpp"
@@ -22,6 +23,7 @@
 
 namespace dd = distill;
 namespace syn = distill::synthetic;
+namespace cli = distill::cli;
 using B = dd::EigenBackend<float>;
 using T = float;
 
@@ -39,8 +41,6 @@ Accuracy accuracy(const dd::nn::LeNet& model, const dd::nn::Params<T>& p, const 
 }
 
 void save(const std::string& out, const syn::UnrolledGdResult<T>& r, const dd::io::DistilledSet<T>& set) {
-  std::filesystem::path dir = std::filesystem::path(out).parent_path();
-  if (!dir.empty()) std::filesystem::create_directories(dir);
   dd::io::save_distilled(out + ".npz", set);
   dd::io::write_png_grid(out + ".png", set.images,
                          {.rows_by_label = r.stacked_labels(), .scaling = dd::io::Scaling::per_image, .upscale = 2});
@@ -85,13 +85,15 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", opt.seed, "random seed")->capture_default_str();
   app.add_option("--out", out, "output prefix: <out>.npz, <out>.png and <out>_theta0.npz")->capture_default_str();
+  std::string data = "mnist";
+  cli::add_data_option(app, data);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    const dd::nn::LeNet model{};
     // The target task: 10-class MNIST.
-    auto train = dd::io::load_mnist<T>("train");
-    auto test = dd::io::load_mnist<T>("test");
+    auto [train, test, data_name] = cli::load_data(data);
+    DISTILL_CHECK(train.num_classes == 10, "--data ", data, ": ", train.num_classes, " classes, this example needs 10");
+    const dd::nn::LeNet model{.channels = train.images.shape(1), .image_size = train.images.shape(2)};
     const auto norm = dd::io::standardize({&train.images, &test.images});
     const auto test_low = test.where([](std::int64_t y) { return y < 5; });
     const auto test_high = test.where([](std::int64_t y) { return y >= 5; });
@@ -135,7 +137,7 @@ int main(int argc, char** argv) {
     syn::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
     ugd.set_fixed_init(theta0);
     const auto start = std::chrono::steady_clock::now();
-    const auto result = ugd.fit(train.images, train.labels, train.num_classes, dd::callbacks::ProgressBar{});
+    const auto result = ugd.fit_steps({train.images, train.labels, train.num_classes}, dd::callbacks::ProgressBar{});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "distilled in " << std::fixed << std::setprecision(1) << seconds << " s (" << std::setprecision(3)
               << seconds / double(opt.outer_steps) << " s per outer step); learned step sizes:";
@@ -201,13 +203,10 @@ int main(int argc, char** argv) {
     row("theta0 + distilled steps (learned lr)", std::to_string(n_images), std::to_string(n_steps), after);
     row(base_name.str(), std::to_string(n_images), std::to_string(n_steps), best);
 
-    std::ostringstream json;
-    json << "{\"model\": \"lenet\", \"use\": \"adaptation\", \"source\": \"" << source
-         << "\", \"pretrain_epochs\": " << pretrain_epochs << ", \"images_per_class\": " << opt.images_per_class
-         << ", \"steps\": " << opt.steps << ", \"epochs\": " << opt.epochs << ", \"theta\": \"fixed\", \"outer_steps\": "
-         << opt.outer_steps << ", \"learn_labels\": " << (opt.learn_labels ? "true" : "false")
-         << ", \"seed\": " << opt.seed << "}";
-    save(out, result, syn::to_distilled_set(result, norm.mean, norm.stddev, json.str()));
+    const std::string json = dd::io::JsonObject{}
+                                 .add("data", data).add("model", "lenet").add("use", "adaptation").add("source", source)
+                                 .add("pretrain_epochs", pretrain_epochs).add("unrolled_gd", opt.to_json()).str();
+    save(out, result, syn::to_distilled_set(result, norm.mean, norm.stddev, json));
     dd::nn::save_params(out + "_theta0.npz", theta0);
     std::cout << "wrote " << out << ".npz, " << out << ".png and " << out << "_theta0.npz\n";
   } catch (const std::exception& e) {

@@ -18,6 +18,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "cli.hpp"
 #include "distill/callbacks.hpp"
 #include "distill/eval.hpp"
 #include "distill/io.hpp"
@@ -26,6 +27,7 @@
 
 namespace dd = distill;
 namespace syn = distill::synthetic;
+namespace cli = distill::cli;
 using B = dd::EigenBackend<float>;
 using T = float;
 
@@ -75,15 +77,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", opt.seed, "random seed of the attack")->capture_default_str();
   app.add_option("--out", out, "output prefix: <out>.npz and <out>.png")->capture_default_str();
+  std::string data = "mnist";
+  cli::add_data_option(app, data);
   CLI11_PARSE(app, argc, argv);
 
   try {
+    // Everything this run writes is checked before any work.
+    if (const auto dir = std::filesystem::path(out).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
+    cli::check_output_prefix(out, {".npz", ".png"});
     DISTILL_CHECK(class_a != class_b, "--class-a and --class-b must differ (both ", class_a, ")");
     DISTILL_CHECK(attack_nets > 0 && attack_nets < pool_size, "--attack-nets is ", attack_nets,
                   ", expected [1, ", pool_size, ") so that some nets are held out");
-    const dd::nn::LeNet model{};
-    auto train = dd::io::load_mnist<T>("train");
-    auto test = dd::io::load_mnist<T>("test");
+    auto [train, test, data_name] = cli::load_data(data);
+    DISTILL_CHECK(train.num_classes == 10, "--data ", data, ": ", train.num_classes, " classes, this example needs 10");
+    const dd::nn::LeNet model{.channels = train.images.shape(1), .image_size = train.images.shape(2)};
     const auto norm = dd::io::standardize({&train.images, &test.images});
     const auto test_a = test.where([&](std::int64_t y) { return y == class_a; });
     const auto test_others = test.where([&](std::int64_t y) { return y != class_a; });
@@ -139,7 +146,7 @@ int main(int argc, char** argv) {
     syn::UnrolledGd<dd::nn::LeNet, B> ugd(model, opt);
     ugd.set_pool(seen);
     const auto start = std::chrono::steady_clock::now();
-    const auto result = ugd.fit(objective.images, objective.labels, 10, dd::callbacks::ProgressBar{});
+    const auto result = ugd.fit_steps({objective.images, objective.labels, 10}, dd::callbacks::ProgressBar{});
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::cout << "distilled in " << std::fixed << std::setprecision(1) << seconds << " s (" << std::setprecision(3)
               << seconds / double(opt.outer_steps) << " s per outer step); learned step size " << std::setprecision(4)
@@ -174,14 +181,12 @@ int main(int argc, char** argv) {
               << 100 * held_before.a / n_held << " % -> " << 100 * held_after.a / n_held << " % after one step on "
               << 10 * opt.images_per_class << " distilled images\n";
 
-    std::ostringstream json;
-    json << "{\"model\": \"lenet\", \"use\": \"poisoning\", \"class_a\": " << class_a << ", \"class_b\": " << class_b
-         << ", \"pool\": " << pool_size << ", \"attack_nets\": " << attack_nets << ", \"pool_epochs\": " << pool_epochs
-         << ", \"images_per_class\": " << opt.images_per_class << ", \"steps\": 1, \"epochs\": 1, \"theta\": \"pool\""
-         << ", \"outer_steps\": " << opt.outer_steps << ", \"keep_ratio\": " << keep_ratio << ", \"seed\": " << opt.seed
-         << "}";
-    const auto set = syn::to_distilled_set(result, norm.mean, norm.stddev, json.str());
-    if (const auto dir = std::filesystem::path(out).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
+    const std::string json = dd::io::JsonObject{}
+                                 .add("data", data).add("model", "lenet").add("use", "poisoning").add("class_a", class_a)
+                                 .add("class_b", class_b).add("pool", pool_size).add("attack_nets", attack_nets)
+                                 .add("pool_epochs", pool_epochs).add("keep_ratio", keep_ratio)
+                                 .add("unrolled_gd", opt.to_json()).str();
+    const auto set = syn::to_distilled_set(result, norm.mean, norm.stddev, json);
     dd::io::save_distilled(out + ".npz", set);
     dd::io::write_png_grid(out + ".png", set.images,
                            {.rows_by_label = result.stacked_labels(), .scaling = dd::io::Scaling::per_image, .upscale = 2});

@@ -10,6 +10,8 @@
 #include "distill/nn.hpp"
 #include "support/backends.hpp"
 #include "support/skip.hpp"
+#include "support/stop_and_save.hpp"
+#include "support/temp_file.hpp"
 
 namespace nn = distill::nn;
 namespace eval = distill::eval;
@@ -145,6 +147,29 @@ TEST_CASE("train: callbacks see progress; EarlyStop stops; Checkpoint + resume_f
   CHECK(rr.epoch_losses.size() == 2);
   CHECK(same_bytes(full, resumed));
   std::filesystem::remove(path);
+
+  // Stopped by a callback in the middle of an epoch (step 6 of 16, 4 steps per epoch), saved, resumed: the same
+  // bytes as the uninterrupted run, and the same loss for the epoch that was cut in two.
+  const TempFile mid("distill_train_mid");
+  distill::Rng rc(5), rd(5);
+  auto stopped = mlp.init<B>(rc);
+  StopAndSave stop_at_6{mid.path, 6};
+  const auto part = eval::train(mlp, stopped, data, opt, stop_at_6);
+  CHECK(part.steps == 6);
+  CHECK(part.stopped_early);
+  auto continued = mlp.init<B>(rd);
+  auto rest = opt;
+  rest.resume_from = mid.path;
+  const auto second_part = eval::train(mlp, continued, data, rest);
+  CHECK(second_part.steps == 16);
+  CHECK(same_bytes(full, continued));
+  const auto straight = [&] {
+    distill::Rng re(5);
+    auto p = mlp.init<B>(re);
+    return eval::train(mlp, p, data, opt);
+  }();
+  REQUIRE(second_part.epoch_losses.size() == 3);  // epochs 2, 3 and 4 completed in the resumed call
+  CHECK(second_part.epoch_losses[0] == straight.epoch_losses[1]);
 }
 
 TEST_CASE("train / evaluate: bad input is rejected with a message", "[eval][train]") {

@@ -74,13 +74,7 @@ LabeledData<T> test_in_space_of(const Small& small, const LabeledData<T>& test) 
     DISTILL_CHECK(test.images.rank() == 4 && test.images.shape(1) == small.mean.size(),
                   "eval::train_from_scratch(): test images have shape ", show(test.images.shape()), " but the distilled set ",
                   "is normalised over ", small.mean.size(), " channels");
-    LabeledData<T> out{test.images.clone(), test.labels, test.num_classes};
-    const std::size_t c = small.mean.size(), plane = test.images.shape(2) * test.images.shape(3);
-    for (std::size_t i = 0; i < out.images.size(); ++i) {
-      const std::size_t ch = (i / plane) % c;
-      out.images[i] = (out.images[i] - small.mean[ch]) / small.stddev[ch];
-    }
-    return out;
+    return io::ChannelStandardization<T>{small.mean, small.stddev}.applied_to(test);
   } else {
     return test;
   }

@@ -209,7 +209,7 @@ class UnrolledGd {
   template <class... Callbacks>
   UnrolledGdResult<T> run(const LabeledData<T>& train, Callbacks&... cbs) {
     const char* where = "UnrolledGd::fit()";
-    const std::size_t n_train = train.size(), classes = train.num_classes;
+    const std::size_t n_train = train.size();
 
     // Initialise x̃ (noise, or distinct real images of the right class), labels (one-hot) and log η̃.
     Rng init_rng = frame::stream_rng(opt_.seed, frame::Stream::init);
