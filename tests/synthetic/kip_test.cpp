@@ -57,6 +57,48 @@ TEMPLATE_TEST_CASE("kip_loss_and_grad: gradient w.r.t. support images and labels
   CHECK(ds::kip_loss_and_grad<B>(dk::FcNtk{}, xs, ys, xt, yt, 1e-3).loss == Approx(0.5 * sq / double(pred.size())));
 }
 
+TEMPLATE_TEST_CASE("kip_loss_and_grad: the Platt-scaled cross-entropy and its gradients (images, labels, log τ) "
+                   "match finite differences; streamed and dense agree", "[synthetic][kip][grad]",
+                   DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  const auto xs = normal_tensor<double>({6, 5}, 1), ys = normal_tensor<double>({6, 3}, 2);
+  const auto xt = normal_tensor<double>({9, 5}, 3), yt = normal_tensor<double>({9, 3}, 4);
+  const dk::FcNtk k{.depth = 2};
+  for (const double tau : {0.05, 0.7}) {
+    const ds::KipObjective ce{.kind = ds::KipObjective::Kind::cross_entropy, .temperature = tau};
+    const auto lg = ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-3, ce);
+    CHECK(max_grad_error([&](const Tensor<double>& x) { return ds::kip_loss_and_grad<B>(k, x, ys, xt, yt, 1e-3, ce).loss; },
+                         xs, lg.d_support) < Tolerances<double>::grad);
+    CHECK(max_grad_error([&](const Tensor<double>& y) { return ds::kip_loss_and_grad<B>(k, xs, y, xt, yt, 1e-3, ce).loss; },
+                         ys, lg.d_labels) < Tolerances<double>::grad);
+    const Tensor<double> log_tau({1}, std::log(tau));
+    const Tensor<double> d_log_tau({1}, lg.d_log_temperature);
+    CHECK(max_grad_error(
+              [&](const Tensor<double>& lt) {
+                const ds::KipObjective o{.kind = ce.kind, .temperature = std::exp(lt[0])};
+                return ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-3, o).loss;
+              },
+              log_tau, d_log_tau) < Tolerances<double>::grad);
+    // The value: mean over rows of −log softmax(P/τ) at the target's argmax, P the KRR predictions.
+    const auto model = dk::krr_fit<B>(k, xs, ys, {.reg = 1e-3});
+    const auto pred = dk::krr_predict<B>(k, model, xt);
+    double loss = 0;
+    for (std::size_t i = 0; i < 9; ++i) {
+      std::size_t t = 0;
+      double z = 0;
+      for (std::size_t q = 0; q < 3; ++q) {
+        if (yt[i * 3 + q] > yt[i * 3 + t]) t = q;
+        z += std::exp(pred[i * 3 + q] / tau);
+      }
+      loss += (std::log(z) - pred[i * 3 + t] / tau) / 9;
+    }
+    CHECK(lg.loss == Approx(loss).epsilon(1e-9));
+  }
+  CHECK_THROWS_WITH(ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-3,
+                                             {.kind = ds::KipObjective::Kind::cross_entropy, .temperature = 0}),
+                    Catch::Contains("temperature is 0"));
+}
+
 TEST_CASE("Kip::fit lowers the loss, is reproducible, and resumes from a checkpoint", "[synthetic][kip]") {
   const auto train = blobs(60, 3, 5);
   struct Recorder {
@@ -182,6 +224,28 @@ TEMPLATE_TEST_CASE("kip_loss_and_grad: the streamed target pass equals the dense
   REQUIRE(s.d_support.shape() == xs.shape());
   CHECK(max_rel(s.d_support, dn.d_support) < tol);
   CHECK(max_rel(s.d_labels, dn.d_labels) < tol);
+}
+
+TEST_CASE("Kip::fit with the cross-entropy objective lowers the loss, learns τ and resumes exactly", "[synthetic][kip]") {
+  const auto train = blobs(60, 3, 5);
+  struct Recorder {
+    std::vector<double> losses, taus;
+    void on_step(distill::callbacks::TrainingState& s) { losses.push_back(s.loss), taus.push_back(s.value("temperature")); }
+  } rec;
+  ds::KipOptions<float> opt{.images_per_class = 2, .steps = 30, .target_batch_size = 60, .lr = 0.05,
+                            .objective = ds::KipObjective::Kind::cross_entropy, .seed = 7};
+  const auto a = ds::Kip{dk::FcNtk{.depth = 2}, opt}.fit(train, rec);
+  CHECK(rec.losses.back() < rec.losses.front());
+  CHECK(rec.taus.back() != 0.1f);
+  CHECK(a.options_json.find("\"objective\": \"cross_entropy\"") != std::string::npos);
+  const auto path = std::filesystem::temp_directory_path() / "distill_kip_ce_ckpt.npz";
+  (void)ds::Kip{dk::FcNtk{.depth = 2}, opt}.fit(train, StopAndSave{path, 11});
+  auto resumed = opt;
+  resumed.resume_from = path;
+  const auto b = ds::Kip{dk::FcNtk{.depth = 2}, resumed}.fit(train);
+  CHECK(distill::max_abs_diff(a.images, b.images) == 0.0f);  // τ and its Adam state came back too
+  CHECK(a.options_json == b.options_json);
+  std::filesystem::remove(path);
 }
 
 TEST_CASE("Kip::fit: a diverging run stops naming the step and the quantity", "[synthetic][kip]") {

@@ -13,11 +13,13 @@
  *   repeat for `steps` steps:
  *     draw a class-balanced target batch (X_t, y_t)
  *     L(X_s, y_s) = ½ · mean ‖y_t − K_ts (K_ss + λI)⁻¹ y_s‖²                    (synthetic/kip_loss.hpp)
+ *       (or the Platt-scaled cross-entropy of K_ts (K_ss + λI)⁻¹ y_s / τ, RFAD's loss; τ learned)
  *     X_s ← Adam(X_s, ∂L/∂X_s);  y_s ← Adam(y_s, ∂L/∂y_s) when the labels are learned
  *   return (X_s, y_s) with the standardisation
  *
  * The loss, its hand-derived gradient and the streamed target pass live in synthetic/kip_loss.hpp; the loop,
- * checkpoints, seeds and the divergence guard in frame/.
+ * checkpoints, seeds and the divergence guard in frame/. A kernel with `resample(seed)` (a random-feature kernel,
+ * e.g. kernels::EmpiricalFeatureKernel: RFAD, Loo et al. 2022) is given fresh random features at every step.
  */
 
 #include <cmath>
@@ -69,6 +71,8 @@ struct KipOptions {
   double lr = 0.01;                      //!< Adam learning rate (images and labels)
   double label_lr = 0.0;                 //!< Adam learning rate for the labels; 0 = same as lr
   KipSchedule schedule = KipSchedule::constant;
+  KipObjective::Kind objective = KipObjective::Kind::mse;  //!< the loss on the KRR predictions (kip_loss.hpp)
+  double temperature = 0.1;              //!< cross_entropy: the initial τ, learned as log τ by Adam at lr
   bool standardize = true;               //!< train on per-channel standardised pixels (recorded in the result)
   std::uint64_t seed = 0;
   std::filesystem::path resume_from{};   //!< a checkpoint written through TrainingState::save_checkpoint
@@ -84,6 +88,8 @@ struct KipOptions {
     DISTILL_CHECK(lr > 0 && std::isfinite(lr), where, ": lr is ", lr, ", expected a finite lr > 0");
     DISTILL_CHECK(reg >= 0 && std::isfinite(reg), where, ": reg is ", reg, ", expected a finite reg >= 0");
     DISTILL_CHECK(label_lr >= 0 && std::isfinite(label_lr), where, ": label_lr is ", label_lr, ", expected >= 0");
+    DISTILL_CHECK(temperature > 0 && std::isfinite(temperature), where, ": temperature is ", temperature,
+                  ", expected a finite τ > 0");
   }
 
   //! The options as JSON (saved with the set and the checkpoints).
@@ -92,6 +98,8 @@ struct KipOptions {
     j.add("images_per_class", images_per_class).add("steps", steps).add("target_batch_size", target_batch_size);
     j.add("learn_labels", learn_labels).add("init", init == KipInit::real ? "real" : "noise").add("reg", reg);
     j.add("lr", lr).add("label_lr", label_lr).add("schedule", schedule == KipSchedule::cosine ? "cosine" : "constant");
+    j.add("objective", objective == KipObjective::Kind::mse ? "mse" : "cross_entropy");
+    if (objective == KipObjective::Kind::cross_entropy) j.add("temperature", temperature);
     j.add("standardize", standardize).add("seed", seed).add("augment", bool(augment));
     return j;
   }
@@ -142,15 +150,16 @@ class Kip {
     const auto prepared =
         frame::prepare_training_set(train, options_.standardize, options_.init == KipInit::real ? ipc : 1, where);
     const LabeledData<T> data{frame::as_nchw(prepared.data.images), prepared.data.labels, prepared.data.num_classes};
-    const std::size_t classes = data.num_classes, n = ipc * classes, d = data.images.size() / data.size();
+    const std::size_t classes = data.num_classes, n = ipc * classes;
+    Shape support_shape = data.images.shape();  // [n, C, H, W]: a kernel over a network's features needs images
+    support_shape[0] = n;
     const frame::ClassBalancedSampler sampler(data);
 
     // 2. the initial support: ipc random images per class (or noise), centred one-hot labels
     Rng init_rng = frame::stream_rng(options_.seed, frame::Stream::init);
-    Tensor<T> xs = Tensor<T>::empty({n, d});
+    Tensor<T> xs = Tensor<T>::empty(support_shape);
     if (options_.init == KipInit::real) {
       frame::gather_rows(data.images, sampler.per_class(init_rng, ipc, where), xs);
-      xs = xs.reshape({n, d});
     } else {
       for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = T(init_rng.normal());
     }
@@ -160,9 +169,12 @@ class Kip {
 
     nn::Adam adam{.lr = options_.lr};
     nn::Adam adam_labels{.lr = options_.label_lr > 0 ? options_.label_lr : options_.lr};
-    nn::Adam::State<T> state_x, state_y;
+    nn::Adam::State<T> state_x, state_y, state_tau;
+    Tensor<T> log_tau({1}, T(std::log(options_.temperature)));
+    const bool ce = options_.objective == KipObjective::Kind::cross_entropy;
     frame::CheckpointState<T> ckpt("kip");
     ckpt.add("support", xs).add("labels", ys).add("adam_support", state_x).add("adam_labels", state_y);
+    ckpt.add("log_temperature", log_tau).add("adam_temperature", state_tau);
     ckpt.set_options_json(options_.to_json().str());
 
     // 3. each step: a class-balanced target batch, the loss and its gradient, one Adam step
@@ -174,13 +186,22 @@ class Kip {
       for (std::size_t i = 0; i < picks.size(); ++i) yt_classes[i] = data.labels[picks[i]];
       yt = kernels::centred_one_hot<T>(yt_classes, classes);
       if (options_.augment) options_.augment(xt, ctx.rng);
-      auto lg = kip_loss_and_grad<B>(kernel_, xs, ys, xt.reshape({picks.size(), d}), yt, options_.reg);
+      if constexpr (requires(K& k) { k.resample(std::uint64_t{}); })
+        kernel_.resample(frame::derive_seed(options_.seed, frame::Stream::step, ctx.step));
+      const KipObjective objective{.kind = options_.objective, .temperature = std::exp(double(log_tau[0]))};
+      auto lg = kip_loss_and_grad<B>(kernel_, xs, ys, xt, yt, options_.reg, objective);
       ctx.require_finite("the KIP loss", lg.loss);
       ctx.require_finite("the gradient w.r.t. the support images", lg.d_support);
       ctx.require_finite("the gradient w.r.t. the support labels", lg.d_labels);
       const double f = lr_factor(ctx.step) * ctx.lr_factor;
       adam.step(state_x, {&xs}, {&lg.d_support}, adam.lr * f);
       if (options_.learn_labels) adam_labels.step(state_y, {&ys}, {&lg.d_labels}, adam_labels.lr * f);
+      if (ce) {
+        ctx.require_finite("the gradient w.r.t. the temperature", lg.d_log_temperature);
+        const Tensor<T> g_tau({1}, T(lg.d_log_temperature));
+        adam.step(state_tau, {&log_tau}, {&g_tau}, adam.lr * f);
+        ctx.state.metrics["temperature"] = std::exp(double(log_tau[0]));
+      }
       ctx.state.metrics["batch_acc"] = lg.accuracy;
       return lg.loss;
     };
@@ -190,9 +211,7 @@ class Kip {
 
     // 4. the result, in the standardised space
     io::DistilledSet<T> out;
-    Shape shape = data.images.shape();
-    shape[0] = n;
-    out.images = xs.reshape(shape);
+    out.images = xs;
     if (options_.learn_labels) {
       out.labels = ys;
     } else {
@@ -203,7 +222,9 @@ class Kip {
     out.stddev = prepared.norm.stddev;
     out.num_classes = classes;
     out.method = "kip";
-    out.options_json = options_.to_json().str();
+    io::JsonObject json = options_.to_json();
+    if (ce) json.add("final_temperature", std::exp(double(log_tau[0])));
+    out.options_json = json.str();
     return out;
   }
 

@@ -49,6 +49,20 @@ struct KipLossGrad {
   Tensor<T> d_support;    //!< ∂L/∂X_s, shape of X_s
   Tensor<T> d_labels;     //!< ∂L/∂y_s, [n, C]
   double accuracy = 0;    //!< fraction of target rows whose prediction's argmax is the target's argmax
+  double d_log_temperature = 0;  //!< ∂L/∂log τ (KipObjective::cross_entropy; 0 for mse)
+};
+
+/**
+ * What KIP's loss measures on the KRR predictions P = K_ts (K_ss + λI)⁻¹ y_s of the target batch:
+ *   mse:            ½ · mean over the m·C entries of (P − y_t)²            (Nguyen et al. 2021)
+ *   cross_entropy:  mean over the m rows of −log softmax(P_i / τ)[c_i], c_i = argmax y_t,i: Platt-scaled
+ *                   cross-entropy with a learned temperature τ (Loo et al. 2022, RFAD), which cares about the
+ *                   ranking of the classes rather than about regressing the centred one-hot values.
+ */
+struct KipObjective {
+  enum class Kind { mse, cross_entropy };
+  Kind kind = Kind::mse;
+  double temperature = 1;  //!< τ of cross_entropy (> 0)
 };
 
 namespace detail {
@@ -56,34 +70,52 @@ namespace detail {
 /// What the m×n part of a KIP step yields: the target-batch sums and the support-side VJP of K_ts.
 template <std::floating_point T>
 struct KipTargetPass {
-  double sq = 0;            //!< Σ (pred − y_t)² over the m·C entries
+  double sq = 0;            //!< Σ (pred − y_t)² over the m·C entries (mse), or Σ −log p_{c_i} over the rows
+  double d_log_temperature = 0;  //!< cross_entropy: ∂L/∂log τ
   std::size_t correct = 0;  //!< rows whose argmax prediction is the target's argmax
   Tensor<double> u;         //!< K_tsᵀ r  [n, C]
   Tensor<T> d_support;      //!< ∂L/∂X_s through K_ts (the support side), shape of X_s
 };
 
 /// The per-row part of the target pass, shared by both versions: for target rows [row0, row0 + rows) with kernel
-/// rows k (float or double, [rows, n]) in double, pred = k α, r = (pred − y_t)/(mC); adds to sq, correct and
+/// rows k (float or double, [rows, n]) in double, pred = k α and r = ∂L/∂pred: (pred − y_t)/(mC) for mse,
+/// (softmax(pred/τ) − onehot(argmax y_t))/(mτ) for cross_entropy; adds to the loss sum, correct, ∂L/∂log τ and
 /// u += kᵀ r, and leaves r in `r` ([rows, C]).
 template <class BD, std::floating_point T>
 void kip_residual_rows(const double* k, std::size_t row0, std::size_t rows, std::size_t n, const Tensor<double>& alpha,
-                       const Tensor<T>& yt, std::size_t m, double* pred, double* r, double* u, double& sq,
-                       std::size_t& correct) {
+                       const Tensor<T>& yt, std::size_t m, const KipObjective& objective, double* pred, double* r,
+                       double* u, double& sq, double& d_log_temperature, std::size_t& correct) {
   const std::size_t c = alpha.shape(1);
   BD::gemm(Gemm<double>{.m = rows, .n = c, .k = n, .a = k, .lda = n, .b = alpha.data(), .ldb = c, .c = pred, .ldc = c});
-  const double scale = 1.0 / double(m * c);
+  const bool ce = objective.kind == KipObjective::Kind::cross_entropy;
+  const double scale = 1.0 / double(m * c), tau = objective.temperature;
   for (std::size_t i = 0; i < rows; ++i) {
     const T* y = yt.data() + (row0 + i) * c;
     const double* p = pred + i * c;
     std::size_t best_p = 0, best_t = 0;
     for (std::size_t q = 0; q < c; ++q) {
-      const double e = p[q] - double(y[q]);
-      sq += e * e;
-      r[i * c + q] = e * scale;
       if (p[q] > p[best_p]) best_p = q;
       if (y[q] > y[best_t]) best_t = q;
     }
     correct += best_p == best_t;
+    if (!ce) {
+      for (std::size_t q = 0; q < c; ++q) {
+        const double e = p[q] - double(y[q]);
+        sq += e * e;
+        r[i * c + q] = e * scale;
+      }
+      continue;
+    }
+    // z = p/τ; −log softmax(z)[t] = logsumexp(z) − z_t; ∂/∂p = (s − e_t)/τ; ∂/∂log τ = −Σ_q (s_q − e_tq) z_q
+    const double top = p[best_p] / tau;
+    double sum = 0;
+    for (std::size_t q = 0; q < c; ++q) sum += std::exp(p[q] / tau - top);
+    sq += top + std::log(sum) - p[best_t] / tau;
+    for (std::size_t q = 0; q < c; ++q) {
+      const double z = p[q] / tau, g = std::exp(z - top) / sum - (q == best_t ? 1.0 : 0.0);
+      r[i * c + q] = g / (tau * double(m));
+      d_log_temperature -= g * z / double(m);
+    }
   }
   BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = rows, .a = k, .lda = n, .b = r, .ldb = c, .beta = 1.0,
                         .c = u, .ldc = c});
@@ -95,13 +127,13 @@ template <class B, class K>
 KipTargetPass<typename B::Scalar> kip_target_pass_streamed(const K& kernel, const Tensor<typename B::Scalar>& xs,
                                                           const Tensor<typename B::Scalar>& xt,
                                                           const Tensor<typename B::Scalar>& yt,
-                                                          const Tensor<double>& alpha) {
+                                                          const Tensor<double>& alpha, const KipObjective& objective) {
   using T = typename B::Scalar;
   using BD = kernels::detail::rebind_scalar_t<B, double>;
   const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
   const Tensor<T> alpha_t = alpha.template cast<T>();
   struct Slot {
-    double sq = 0;
+    double sq = 0, d_log_temperature = 0;
     std::size_t correct = 0;
     std::vector<double> u, k, pred, r;
     std::vector<T> r_t;
@@ -115,8 +147,8 @@ KipTargetPass<typename B::Scalar> kip_target_pass_streamed(const K& kernel, cons
     s.r.resize(rows * c);
     s.r_t.resize(rows * c);
     for (std::size_t e = 0; e < rows * n; ++e) s.k[e] = double(kg[e]);
-    kip_residual_rows<BD>(s.k.data(), row0, rows, n, alpha, yt, m, s.pred.data(), s.r.data(), s.u.data(), s.sq,
-                          s.correct);
+    kip_residual_rows<BD>(s.k.data(), row0, rows, n, alpha, yt, m, objective, s.pred.data(), s.r.data(), s.u.data(),
+                          s.sq, s.d_log_temperature, s.correct);
     // ∂L/∂K_ts rows = r αᵀ, in T (each entry a sum of C products: no cancellation to fear)
     for (std::size_t e = 0; e < rows * c; ++e) s.r_t[e] = T(s.r[e]);
     B::gemm(Gemm<T>{.trans_b = true, .m = rows, .n = n, .k = c, .a = s.r_t.data(), .lda = c, .b = alpha_t.data(),
@@ -127,6 +159,7 @@ KipTargetPass<typename B::Scalar> kip_target_pass_streamed(const K& kernel, cons
   out.u = Tensor<double>({n, c}, 0.0);
   for (const Slot& s : slots) {  // in slot order: the same sums for the same thread count
     out.sq += s.sq;
+    out.d_log_temperature += s.d_log_temperature;
     out.correct += s.correct;
     for (std::size_t e = 0; e < s.u.size(); ++e) out.u[e] += s.u[e];
   }
@@ -138,7 +171,7 @@ template <class B, class K>
 KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const Tensor<typename B::Scalar>& xs,
                                                         const Tensor<typename B::Scalar>& xt,
                                                         const Tensor<typename B::Scalar>& yt,
-                                                        const Tensor<double>& alpha) {
+                                                        const Tensor<double>& alpha, const KipObjective& objective) {
   using T = typename B::Scalar;
   using BD = kernels::detail::rebind_scalar_t<B, double>;
   const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
@@ -147,7 +180,8 @@ KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const T
   KipTargetPass<T> out;
   out.u = Tensor<double>({n, c}, 0.0);
   Tensor<double> pred({m, c}), r({m, c});
-  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, pred.data(), r.data(), out.u.data(), out.sq, out.correct);
+  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, objective, pred.data(), r.data(), out.u.data(), out.sq,
+                        out.d_log_temperature, out.correct);
   Tensor<T> g_ts = Tensor<T>::empty({m, n});
   const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
   B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
@@ -169,13 +203,15 @@ KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const T
  * @param xt   target images [m, ...] (same features as xs)
  * @param yt   target labels [m, C]
  * @param reg  relative ridge: λ = reg · tr(K_ss)/n
- * @throw invalid_argument on mismatched shapes; numerical_error when K_ss + λI is not positive definite
+ * @param objective  mse (the paper's) or Platt-scaled cross_entropy at temperature τ (then d_log_temperature is set)
+ * @throw invalid_argument on mismatched shapes or τ ≤ 0; numerical_error when K_ss + λI is not positive definite
  */
 template <class B, class K>
 KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<typename B::Scalar>& xs,
                                                   const Tensor<typename B::Scalar>& ys,
                                                   const Tensor<typename B::Scalar>& xt,
-                                                  const Tensor<typename B::Scalar>& yt, double reg) {
+                                                  const Tensor<typename B::Scalar>& yt, double reg,
+                                                  const KipObjective& objective = {}) {
   using T = typename B::Scalar;
   using BD = kernels::detail::rebind_scalar_t<B, double>;
   DISTILL_REQUIRE_BACKEND(B, "distill::synthetic::kip_loss_and_grad");
@@ -187,6 +223,8 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
                 " do not match each other or the support labels ", show(ys.shape()));
   const std::size_t n = xs.shape(0), m = xt.shape(0), c = ys.shape(1);
   DISTILL_CHECK(n > 0 && m > 0, "kip_loss_and_grad(): empty support (", n, ") or target batch (", m, ")");
+  DISTILL_CHECK(objective.temperature > 0 && std::isfinite(objective.temperature), "kip_loss_and_grad(): temperature is ",
+                objective.temperature, ", expected a finite τ > 0");
   DISTILL_CHECK(xs.size() / n == xt.size() / m, "kip_loss_and_grad(): support images ", show(xs.shape()),
                 " and target images ", show(xt.shape()), " have different features per row");
 
@@ -199,10 +237,14 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
 
   // The m×n part: predictions, residuals, loss, u = K_tsᵀ r and the support-side VJP of K_ts.
   detail::KipTargetPass<T> tp;
-  if constexpr (kernels::StreamableKernel<K, T>) tp = detail::kip_target_pass_streamed<B>(kernel, xs, xt, yt, alpha);
-  else tp = detail::kip_target_pass_dense<B>(kernel, xs, xt, yt, alpha);
+  if constexpr (kernels::StreamableKernel<K, T>)
+    tp = detail::kip_target_pass_streamed<B>(kernel, xs, xt, yt, alpha, objective);
+  else
+    tp = detail::kip_target_pass_dense<B>(kernel, xs, xt, yt, alpha, objective);
   KipLossGrad<T> out;
-  out.loss = 0.5 * tp.sq / double(m * c);
+  const bool ce = objective.kind == KipObjective::Kind::cross_entropy;
+  out.loss = ce ? tp.sq / double(m) : 0.5 * tp.sq / double(m * c);
+  out.d_log_temperature = tp.d_log_temperature;
   out.accuracy = double(tp.correct) / double(m);
 
   // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
