@@ -14,6 +14,7 @@
 #include "distill/nn.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "distill/synthetic/label_solve.hpp"
+#include "support/weighted_gram.hpp"
 #include "support/backends.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
@@ -25,15 +26,6 @@ using distill::Tensor;
 using MlpKernel = dk::EmpiricalFeatureKernel<dd::nn::Mlp>;
 
 namespace {
-
-// ⟨G, K(X1, X2)⟩ in double.
-template <class B, class K>
-double weighted_gram(const K& k, const Tensor<double>& x1, const Tensor<double>& x2, const Tensor<double>& g) {
-  const auto kk = k.template gram<B>(x1, x2);
-  double s = 0;
-  for (std::size_t i = 0; i < kk.size(); ++i) s += kk[i] * g[i];
-  return s;
-}
 
 // Checks dx1, dx2 of gram_vjp (both, one side each) against central differences of ⟨G, K⟩ on every coordinate.
 template <class B, class K>

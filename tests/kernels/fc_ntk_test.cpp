@@ -7,6 +7,7 @@
 #include "distill/autodiff.hpp"
 #include "distill/kernels.hpp"
 #include <Eigen/Dense>  // after distill's headers: core/config.hpp includes the intrinsics quietly first
+#include "support/weighted_gram.hpp"
 #include "support/backends.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
@@ -16,15 +17,6 @@ using distill::Shape;
 using distill::Tensor;
 
 namespace {
-
-// ⟨G, K(X1, X2)⟩ in double.
-template <class B, class K>
-double weighted_gram(const K& k, const Tensor<double>& x1, const Tensor<double>& x2, const Tensor<double>& g) {
-  const auto kk = k.template gram<B>(x1, x2);
-  double s = 0;
-  for (std::size_t i = 0; i < kk.size(); ++i) s += kk[i] * g[i];
-  return s;
-}
 
 const dk::FcNtk kCases[] = {
     {.depth = 0},
