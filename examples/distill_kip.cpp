@@ -11,7 +11,8 @@
 //   distill_kip --ipc 10 --learn-labels --out mnist_kip_ipc10
 //       -> mnist_kip_ipc10.npz (np.load-able distilled set) and mnist_kip_ipc10.png (one row per class)
 //   distill_kip --ipc 1 --learn-labels          distill_kip --data fashion --ipc 50
-//   distill_kip --kernel convnet --loss ce --inits 2 --net-width 64 --target-batch 500 --lr 0.01 --schedule constant --steps 300
+//   distill_kip --kernel convnet --eval-nets 2   (RFAD, 100 steps; then fresh ConvNet-3s trained on the set and on
+//                                                random real images, their test accuracy printed side by side)
 //   distill_kip --label-solve                   (Label Solve on the final support, reported as well)
 //   distill_kip --checkpoint run.npz --checkpoint-every 500 ...; later the same command with --resume run.npz
 //   evaluate_set mnist_kip_ipc10.npz            (fresh networks trained on the set, tested on real data)
@@ -23,6 +24,7 @@
 #include "cli.hpp"
 #include "distill/callbacks.hpp"
 #include "distill/eval/krr_eval.hpp"
+#include "distill/eval/protocol.hpp"
 #include "distill/io.hpp"
 #include "distill/kernels.hpp"
 #include "distill/synthetic/augment.hpp"
@@ -37,6 +39,7 @@ namespace {
 struct Args {
   std::string out, checkpoint, kernel = "fc";
   std::size_t checkpoint_every = 500, eval_batch = 2000, ls_targets = 10000, ipc = 10, shift = 0;
+  std::size_t eval_nets = 0, eval_epochs = 100;
   bool label_solve = false, quiet = false;
   std::filesystem::path resume;
 };
@@ -72,6 +75,22 @@ int distill_with(const K& kernel, const std::string& kernel_name, dd::synthetic:
   const auto acc = dd::eval::krr_accuracy<B>(kip.kernel(), result, test, eval);
   std::printf("KRR test accuracy, KIP support:         %.2f %%   (%zu steps in %.1f s, %.1f ms/step)\n", 100 * acc.accuracy,
               options.steps, seconds, options.steps ? 1000 * seconds / double(options.steps) : 0.0);
+
+  if (a.eval_nets > 0) {
+    // What a user distils for: fresh ConvNet-3s trained on the set (argmax labels, the DC protocol shortened to
+    // eval_epochs), beside the same training on the random real images the set started from.
+    const dd::eval::ProtocolOptions<float> fast{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
+    const dd::Shape shape = cli::image_shape(train.images);
+    cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& net) {
+      const cli::Stopwatch eval_clock;
+      const auto real = dd::eval::evaluate_set<B>(net, initial, test, {.protocol = fast}).hard;
+      const auto kip_set = dd::eval::evaluate_set<B>(net, result, test, {.protocol = fast}).hard;
+      std::printf("ConvNet-3 test accuracy (%zu fresh nets each, %zu epochs, argmax labels): random real support %s, "
+                  "distilled %s   (%.1f s)\n", a.eval_nets, a.eval_epochs, cli::format_accuracy(real).c_str(),
+                  cli::format_accuracy(kip_set).c_str(), eval_clock.seconds());
+      return 0;
+    });
+  }
 
   if (a.label_solve) {
     // Label Solve on the final support images against ls_targets evenly spaced training images.
@@ -121,7 +140,8 @@ int main(int argc, char** argv) {
   app.add_option("--ipc", a.ipc, "images per class")->check(CLI::PositiveNumber);
   app.add_option("--steps", steps, "KIP steps (Adam)");
   app.add_option("--kernel", a.kernel,
-                 "fc: the infinite-width FC NTK / NNGP; convnet: the features of --inits random ConvNet-3s (RFAD)")
+                 "fc: the infinite-width FC NTK / NNGP; convnet: the features of --inits random ConvNet-3s (RFAD), "
+                 "whose own defaults are --loss ce --lr 0.01 --schedule constant --target-batch 500 --steps 100")
       ->check(CLI::IsMember({"fc", "convnet"}));
   app.add_option("--depth", depth, "fc: hidden ReLU layers of the FC kernel");
   app.add_flag("--nngp", nngp, "fc: use the NNGP kernel instead of the NTK");
@@ -147,12 +167,23 @@ int main(int argc, char** argv) {
                "writes <prefix>_ls.npz and <prefix>_real_ls.npz");
   app.add_option("--ls-targets", a.ls_targets, "training images Label Solve fits (evenly spaced)");
   app.add_option("--eval-batch", a.eval_batch, "test images per KRR evaluation batch");
+  app.add_option("--eval-nets", a.eval_nets,
+                 "also train this many fresh ConvNet-3s on the random real support and on the distilled set and print "
+                 "their test accuracy (0: only KRR)");
+  app.add_option("--eval-epochs", a.eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
   app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_kip_ipc<N>)");
   app.add_option("--checkpoint", a.checkpoint, "save a checkpoint here every --checkpoint-every steps and at the end");
   app.add_option("--checkpoint-every", a.checkpoint_every, "steps between checkpoints");
   app.add_option("--resume", a.resume, "continue from a checkpoint written by --checkpoint (same options)");
   app.add_flag("--quiet", a.quiet, "no progress bar");
   CLI11_PARSE(app, argc, argv);
+  if (a.kernel == "convnet") {  // RFAD's settings where the command line does not say otherwise
+    if (!app.count("--loss")) loss = "ce";
+    if (!app.count("--lr")) lr = 0.01;
+    if (!app.count("--schedule")) schedule = "constant";
+    if (!app.count("--target-batch")) target_batch = 500;
+    if (!app.count("--steps")) steps = 100;
+  }
   if (a.out.empty())
     a.out = (common.data == "mnist" || common.data == "fashion" ? common.data : "data") + "_kip_ipc" + std::to_string(a.ipc);
 
