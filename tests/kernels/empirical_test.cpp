@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // EmpiricalFeatureKernel: gram_vjp vs central differences (MLP and a tiny ConvNet, both inputs, one side, the same
 // tensor on both sides), convergence to the closed-form NNGP as width and inits grow, use by KRR, same seed ->
-// same bytes, resample, KIP's loss gradient through it and a short Kip::fit / label_solve, and bad arguments.
+// same bytes, resample, KIP's loss gradient through it (its feature path against finite differences and against
+// the generic path) and a short Kip::fit / label_solve, NetworkFeatureKernel, and bad arguments.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -26,6 +27,22 @@ using distill::Tensor;
 using MlpKernel = dk::EmpiricalFeatureKernel<dd::nn::Mlp>;
 
 namespace {
+
+// The same kernel through the Kernel interface only (no feature maps): KIP takes its generic path with it.
+struct GramOnly {
+  MlpKernel k;
+  template <class BB>
+  Tensor<typename BB::Scalar> gram(const Tensor<typename BB::Scalar>& a, const Tensor<typename BB::Scalar>& b,
+                                   dk::GramCache<typename BB::Scalar>* = nullptr) const {
+    return k.gram<BB>(a, b);
+  }
+  template <class BB>
+  dk::GramVjp<typename BB::Scalar> gram_vjp(const Tensor<typename BB::Scalar>& a, const Tensor<typename BB::Scalar>& b,
+                                            const Tensor<typename BB::Scalar>& g, dk::VjpWrt wrt = dk::VjpWrt::both,
+                                            const dk::GramCache<typename BB::Scalar>* = nullptr) const {
+    return k.gram_vjp<BB>(a, b, g, wrt);
+  }
+};
 
 // Checks dx1, dx2 of gram_vjp (both, one side each) against central differences of ⟨G, K⟩ on every coordinate.
 template <class B, class K>
@@ -257,15 +274,27 @@ TEST_CASE("EmpiricalFeatureKernel: KIP's loss gradient through it matches finite
           "[kernels][grad]") {
   namespace ds = distill::synthetic;
   using B = dd::EigenBackend<double>;
-  // kip_loss_and_grad differentiates K_ss through gram_vjp(X_s, X_s, ·, first) (the same tensor on both sides,
-  // doubled) and K_ts through gram_vjp(·, second): both paths of this kernel, checked end to end.
+  // kip_loss_and_grad takes the feature path for this kernel (each network once per batch, the gradient through
+  // the shared features): checked end to end against finite differences, and against the generic path through
+  // gram()/gram_vjp() (the same kernel behind a wrapper that hides its feature maps), for both objectives.
   const MlpKernel k{.model = {.widths = {5, 16, 8, 3}}, .inits = 2, .seed = 13};
+  static_assert(dk::FeatureKernel<MlpKernel, B>);
   const auto xs = normal_tensor<double>({4, 5}, 61), ys = normal_tensor<double>({4, 3}, 62);
   const auto xt = normal_tensor<double>({7, 5}, 63), yt = normal_tensor<double>({7, 3}, 64);
   REQUIRE(min_preactivation(k, xs) > 3e-4);
   const auto lg = ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-2);
   CHECK(max_grad_error([&](const Tensor<double>& x) { return ds::kip_loss_and_grad<B>(k, x, ys, xt, yt, 1e-2).loss; },
                        xs.clone(), lg.d_support) < Tolerances<double>::grad);
+  static_assert(!dk::FeatureKernel<GramOnly, B>);
+  for (const auto objective : {ds::KipObjective{}, ds::KipObjective{.kind = ds::KipObjective::Kind::cross_entropy,
+                                                                    .temperature = 0.3}}) {
+    const auto fast = ds::kip_loss_and_grad<B>(k, xs, ys, xt, yt, 1e-2, objective);
+    const auto generic = ds::kip_loss_and_grad<B>(GramOnly{k}, xs, ys, xt, yt, 1e-2, objective);
+    CHECK(relative_error(fast.loss, generic.loss) < 1e-12);
+    CHECK(relative_error(fast.d_log_temperature, generic.d_log_temperature) < 1e-10);
+    for (std::size_t i = 0; i < xs.size(); ++i) CHECK(relative_error(fast.d_support[i], generic.d_support[i]) < 1e-10);
+    for (std::size_t i = 0; i < ys.size(); ++i) CHECK(relative_error(fast.d_labels[i], generic.d_labels[i]) < 1e-10);
+  }
 
   // A few KIP steps on blobs shaped [N, 1, 3, 4] (Mlp flattens them): a new network every step via resample().
   distill::Rng rng(65);
@@ -314,6 +343,29 @@ TEST_CASE("EmpiricalFeatureKernel: same seed gives the same bytes; resample draw
   a.resample(9);
   const auto kback = a.gram<B>(x1, x2);
   CHECK(std::memcmp(ka.data(), kback.data(), ka.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("NetworkFeatureKernel: the kernel of one given network, φφᵀ/F, with its VJP and float parameters on a "
+          "double backend", "[kernels][grad]") {
+  using B = dd::EigenBackend<double>;
+  const dd::nn::Mlp mlp{.widths = {4, 16, 8, 3}};
+  distill::Rng rng(71);
+  const auto theta = mlp.init<dd::EigenBackend<float>>(rng);  // stored in float, as FRePo's pool keeps them
+  const dk::NetworkFeatureKernel<dd::nn::Mlp> k{.model = mlp, .params = theta};
+  static_assert(dk::FeatureKernel<decltype(k), B>);
+  const auto x1 = normal_tensor<double>({5, 4}, 72), x2 = normal_tensor<double>({3, 4}, 73);
+  const auto phi1 = mlp.features<B>(dd::nn::constants<B>(theta.cast<double>()), dd::ad::Var<B>(x1)).value();
+  const auto phi2 = mlp.features<B>(dd::nn::constants<B>(theta.cast<double>()), dd::ad::Var<B>(x2)).value();
+  const auto kk = k.gram<B>(x1, x2);
+  REQUIRE(kk.shape() == Shape{5, 3});
+  for (std::size_t i = 0; i < 5; ++i)
+    for (std::size_t j = 0; j < 3; ++j) {
+      double dot = 0;
+      for (std::size_t f = 0; f < 8; ++f) dot += phi1[i * 8 + f] * phi2[j * 8 + f];
+      CHECK(kk[i * 3 + j] == Approx(dot / 8).epsilon(1e-12));
+    }
+  check_gram_vjp<B>(k, x1, x2, normal_tensor<double>({5, 3}, 74));
+  CHECK_THROWS_WITH(k.feature_map<B>(1, dd::ad::Var<B>(x1)), Catch::Matchers::Contains("feature map 1 of 1"));
 }
 
 TEST_CASE("EmpiricalFeatureKernel: bad arguments throw invalid_argument naming them", "[kernels]") {

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "distill/autodiff/tape.hpp"
 #include "distill/core/backend.hpp"
 #include "distill/core/tensor.hpp"
 #include "distill/kernels/detail/cholesky.hpp"  // detail::rebind_scalar_t
@@ -88,6 +89,19 @@ concept HasGramVjp = requires(const K& k, const Tensor<typename B::Scalar>& x) {
 /// A differentiable kernel over backend B: gram<B>(X1, X2) and gram_vjp<B>(X1, X2, G). See the file comment.
 template <class K, class B>
 concept Kernel = Backend<B> && HasGram<K, B> && HasGramVjp<K, B>;
+
+/**
+ * Optional: K is a sum of explicit feature maps, K(x, x') = Σ_m φ_m(x)·φ_m(x')ᵀ, each φ_m built from tape ops
+ * (the finite networks of kernels/empirical.hpp). `k.feature_maps()` is the number of maps and
+ * `k.template feature_map<B>(m, x)` returns φ_m(x) as an ad::Var<B> [N, F_m] with the kernel's scale folded in.
+ * KIP then computes each batch's features once per step and shares them between K_ss and K_ts
+ * (synthetic/kip_loss.hpp) instead of running the network once per Gram matrix and once more per VJP.
+ */
+template <class K, class B>
+concept FeatureKernel = Backend<B> && requires(const K& k, const ad::Var<B>& x, std::size_t m) {
+  { k.feature_maps() } -> std::convertible_to<std::size_t>;
+  { k.template feature_map<B>(m, x) } -> std::same_as<ad::Var<B>>;
+};
 
 //! B is a class template over its scalar, so `detail::rebind_scalar_t<B, double>` names its double twin.
 template <class B>

@@ -52,6 +52,14 @@ struct Params {
     for (const auto& t : tensors) p.tensors.push_back(t.clone());
     return p;
   }
+  //! The same parameters in another precision (a deep copy: float weights for a double backend, say).
+  template <std::floating_point U>
+  Params<U> cast() const {
+    Params<U> p{names, {}};
+    p.tensors.reserve(tensors.size());
+    for (const auto& t : tensors) p.tensors.push_back(t.template cast<U>());
+    return p;
+  }
   //! Appends one named tensor.
   void add(std::string name, Tensor<T> t) {
     names.push_back(std::move(name));

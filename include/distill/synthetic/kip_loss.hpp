@@ -32,6 +32,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "distill/autodiff/grad.hpp"
+#include "distill/autodiff/tape.hpp"
 #include "distill/core.hpp"
 #include "distill/kernels/concepts.hpp"
 #include "distill/kernels/detail/cholesky.hpp"
@@ -190,13 +192,105 @@ KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const T
   return out;
 }
 
+/// ∂L/∂K_ss = −sym(β αᵀ) − (reg/n)·tr(β αᵀ)·I (symmetric; the second term because λ depends on tr K_ss).
+inline Tensor<double> support_gram_gradient(const Tensor<double>& alpha, const Tensor<double>& beta, double reg) {
+  const std::size_t n = alpha.shape(0), c = alpha.shape(1);
+  double tr = 0;
+  for (std::size_t i = 0; i < n * c; ++i) tr += beta[i] * alpha[i];
+  Tensor<double> g_ss({n, n});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (std::size_t k = 0; k < c; ++k) s += beta[i * c + k] * alpha[j * c + k] + alpha[i * c + k] * beta[j * c + k];
+      g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
+    }
+  return g_ss;
+}
+
+/**
+ * Feature kernels (K = Σ_q φ_q φ_qᵀ, kernels::FeatureKernel): each network runs once per batch. The support's
+ * features are recorded on one tape with X_s as the variable and the targets' are computed without one; K_ss
+ * (in double, from the float features: still exactly a Gram matrix, so positive semi-definite) and K_ts come from
+ * those features, and the gradient goes back through them with ∂L/∂φ_s,q = G_tsᵀ φ_t,q + 2 G_ss φ_s,q — one
+ * backward pass per map instead of the two forward passes per Gram matrix and two more per VJP of the generic path.
+ */
+template <class B, class K>
+KipLossGrad<typename B::Scalar> kip_loss_features(const K& kernel, const Tensor<typename B::Scalar>& xs,
+                                                  const Tensor<typename B::Scalar>& ys,
+                                                  const Tensor<typename B::Scalar>& xt,
+                                                  const Tensor<typename B::Scalar>& yt, double reg,
+                                                  const KipObjective& objective) {
+  using T = typename B::Scalar;
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t n = xs.shape(0), m = xt.shape(0), c = ys.shape(1), maps = kernel.feature_maps();
+  DISTILL_CHECK(maps > 0, "kip_loss_and_grad(): the kernel has no feature maps");
+
+  // 1. the features, once per map and batch; K_ss (double) and K_ts accumulated map by map
+  ad::Tape<B> tape;
+  const ad::Var<B> vs = tape.variable(xs);
+  std::vector<ad::Var<B>> phi_s;
+  std::vector<Tensor<T>> phi_t;
+  Tensor<double> kss({n, n});
+  Tensor<T> kts({m, n});
+  for (std::size_t q = 0; q < maps; ++q) {
+    phi_s.push_back(kernel.template feature_map<B>(q, vs));
+    phi_t.push_back(kernel.template feature_map<B>(q, ad::Var<B>(xt)).value());
+    const std::size_t f = phi_s[q].shape(1);
+    DISTILL_CHECK(phi_s[q].rank() == 2 && phi_s[q].shape(0) == n && phi_t[q].rank() == 2 && phi_t[q].shape(0) == m &&
+                      phi_t[q].shape(1) == f,
+                  "kip_loss_and_grad(): feature map ", q, " gave ", show(phi_s[q].shape()), " for the support and ",
+                  show(phi_t[q].shape()), " for the targets, expected [", n, ", F] and [", m, ", F]");
+    const Tensor<double> fs = phi_s[q].value().template cast<double>();
+    BD::gemm(Gemm<double>{.trans_b = true, .m = n, .n = n, .k = f, .a = fs.data(), .lda = f, .b = fs.data(), .ldb = f,
+                          .beta = q == 0 ? 0.0 : 1.0, .c = kss.data(), .ldc = n});
+    B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = f, .a = phi_t[q].data(), .lda = f,
+                    .b = phi_s[q].value().data(), .ldb = f, .beta = q == 0 ? T(0) : T(1), .c = kts.data(), .ldc = n});
+  }
+
+  // 2. the n×n solve, the m×n residuals, the loss and ∂L/∂y_s, ∂L/∂K_ss, ∂L/∂K_ts = r αᵀ
+  const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
+  const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
+  const Tensor<double> kts_d = kts.template cast<double>();
+  KipTargetPass<T> tp;
+  tp.u = Tensor<double>({n, c}, 0.0);
+  Tensor<double> pred({m, c}), r({m, c});
+  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, objective, pred.data(), r.data(), tp.u.data(), tp.sq,
+                        tp.d_log_temperature, tp.correct);
+  KipLossGrad<T> out;
+  out.loss = objective.kind == KipObjective::Kind::cross_entropy ? tp.sq / double(m) : 0.5 * tp.sq / double(m * c);
+  out.d_log_temperature = tp.d_log_temperature;
+  out.accuracy = double(tp.correct) / double(m);
+  const Tensor<double> beta = chol.solve(tp.u);
+  out.d_labels = beta.template cast<T>();
+  const Tensor<T> g_ss = support_gram_gradient(alpha, beta, reg).template cast<T>();
+  Tensor<T> g_ts = Tensor<T>::empty({m, n});
+  const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
+  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
+                  .c = g_ts.data(), .ldc = n});
+
+  // 3. back through the support features: ∂L/∂φ_s,q = G_tsᵀ φ_t,q + 2 G_ss φ_s,q
+  out.d_support = Tensor<T>(xs.shape());
+  for (std::size_t q = 0; q < maps; ++q) {
+    const std::size_t f = phi_s[q].shape(1);
+    Tensor<T> seed = Tensor<T>::empty({n, f});
+    B::gemm(Gemm<T>{.trans_a = true, .m = n, .n = f, .k = m, .a = g_ts.data(), .lda = n, .b = phi_t[q].data(), .ldb = f,
+                    .c = seed.data(), .ldc = f});
+    B::gemm(Gemm<T>{.m = n, .n = f, .k = n, .alpha = T(2), .a = g_ss.data(), .lda = n, .b = phi_s[q].value().data(),
+                    .ldb = f, .beta = T(1), .c = seed.data(), .ldc = f});
+    const Tensor<T> d = ad::grad(phi_s[q], std::vector<ad::Var<B>>{vs}, {}, ad::Var<B>(seed))[0].value();
+    B::axpby(T(1), d.data(), T(1), out.d_support.data(), d.size());
+  }
+  return out;
+}
+
 }  // namespace detail
 
 /**
  * The KIP loss and its exact gradient with respect to the support images and labels.
  *
- * Dot-product kernels (FcNtk, Rbf, Linear) run the m×n part streamed over blocks of target rows; other kernels
- * through gram() and gram_vjp(). Both compute the same sums.
+ * Dot-product kernels (FcNtk, Rbf, Linear) run the m×n part streamed over blocks of target rows; feature kernels
+ * (EmpiricalFeatureKernel, NetworkFeatureKernel) run each network once per batch (detail::kip_loss_features);
+ * other kernels go through gram() and gram_vjp(). All compute the same sums.
  *
  * @param xs   support images [n, ...]
  * @param ys   support labels [n, C] (centred one-hot or learned)
@@ -228,6 +322,8 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
   DISTILL_CHECK(xs.size() / n == xt.size() / m, "kip_loss_and_grad(): support images ", show(xs.shape()),
                 " and target images ", show(xt.shape()), " have different features per row");
 
+  if constexpr (kernels::FeatureKernel<K, B>) return detail::kip_loss_features<B>(kernel, xs, ys, xt, yt, reg, objective);
+
   // K_ss and everything n×n in double (it also validates the kernel's options).
   const Tensor<double> xs_d = xs.template cast<double>();
   kernels::GramCache<double> cache_ss;
@@ -250,16 +346,7 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
   // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
   const Tensor<double> beta = chol.solve(tp.u);
   out.d_labels = beta.template cast<T>();
-  // ∂L/∂K_ss = −sym(β αᵀ) − (reg/n)·tr(β αᵀ)·I
-  double tr = 0;
-  for (std::size_t i = 0; i < n * c; ++i) tr += beta[i] * alpha[i];
-  Tensor<double> g_ss({n, n});
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < n; ++j) {
-      double s = 0;
-      for (std::size_t k = 0; k < c; ++k) s += beta[i * c + k] * alpha[j * c + k] + alpha[i * c + k] * beta[j * c + k];
-      g_ss[i * n + j] = -0.5 * s - (i == j ? reg / double(n) * tr : 0.0);
-    }
+  const Tensor<double> g_ss = detail::support_gram_gradient(alpha, beta, reg);
 
   // Back through K_ss on both sides (the same X_s). The two sides give the same gradient, since ∂L/∂K_ss is
   // symmetric and the kernel is symmetric in its arguments, so one side is computed and doubled (it saves a GEMM;
