@@ -8,10 +8,12 @@
 #include "distill/autodiff/gradcheck.hpp"
 #include "distill/autodiff/ops/broadcast.hpp"
 #include "distill/autodiff/ops/conv.hpp"
+#include "distill/autodiff/ops/dropout.hpp"
 #include "distill/autodiff/ops/elementwise.hpp"
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/norm.hpp"
 #include "distill/autodiff/ops/reduce.hpp"
+#include "distill/autodiff/ops/sample.hpp"
 #include "distill/autodiff/ops/shape.hpp"
 #include "distill/autodiff/tape.hpp"
 
