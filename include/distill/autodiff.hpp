@@ -13,6 +13,7 @@
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/norm.hpp"
 #include "distill/autodiff/ops/reduce.hpp"
+#include "distill/autodiff/ops/sample.hpp"
 #include "distill/autodiff/ops/shape.hpp"
 #include "distill/autodiff/tape.hpp"
 
