@@ -208,3 +208,43 @@ TEST_CASE("train: an MLP on MNIST passes 85% after a few hundred steps", "[eval]
   INFO("MNIST test accuracy after 200 steps: " << acc);
   CHECK(acc > 0.85);
 }
+
+TEST_CASE("train: a set's per-example weights: all 1 give the unweighted bytes, 2 counts an example twice", "[eval][train]") {
+  using B = distill::EigenBackend<double>;
+  const nn::Mlp mlp{.widths = {2, 8, 3}};
+  auto data = blobs<double>(12, 5);
+  data.images = data.images.reshape({12, 1, 1, 2});
+  const auto set = distill::io::DistilledSet<double>::from_labeled_data(data, "test");
+  const eval::TrainOptions<double> opt{.epochs = 6, .batch_size = 64, .lr = 0.05, .seed = 1};  // one full batch per step
+  auto fresh = [&] {
+    distill::Rng rng(7);
+    return mlp.template init<B>(rng);
+  };
+  auto plain = fresh(), ones = fresh(), twice = fresh(), duplicated = fresh();
+  eval::train<B>(mlp, plain, set, opt);
+
+  auto ones_set = set;
+  ones_set.extra["weights"] = distill::io::NpyArray::from_values(std::vector<double>(12, 1.0));
+  eval::train<B>(mlp, ones, ones_set, opt);
+  CHECK(same_bytes(plain, ones));
+
+  auto weighted = set;
+  std::vector<double> w(12, 1.0);
+  w[3] = 2.0;
+  weighted.extra["weights"] = distill::io::NpyArray::from_values(w);
+  eval::train<B>(mlp, twice, weighted, opt);
+  std::vector<std::size_t> idx(12);
+  for (std::size_t i = 0; i < 12; ++i) idx[i] = i;
+  idx.push_back(3);
+  eval::train<B>(mlp, duplicated, distill::io::DistilledSet<double>::from_labeled_data(data.subset(idx), "test"), opt);
+  CHECK_FALSE(same_bytes(plain, twice));
+  for (std::size_t k = 0; k < twice.size(); ++k)
+    for (std::size_t i = 0; i < twice.tensors[k].size(); ++i)
+      CHECK(twice.tensors[k][i] == Approx(duplicated.tensors[k][i]).margin(1e-12));
+
+  auto bad = set;
+  bad.extra["weights"] = distill::io::NpyArray::from_values(std::vector<double>(11, 1.0));
+  CHECK_THROWS_WITH(eval::train<B>(mlp, plain, bad, opt), Catch::Contains("11 weights for 12 examples"));
+  bad.extra["weights"] = distill::io::NpyArray::from_values(std::vector<double>(12, -1.0));
+  CHECK_THROWS_WITH(eval::train<B>(mlp, plain, bad, opt), Catch::Contains("expected a finite number >= 0"));
+}

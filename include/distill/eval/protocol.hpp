@@ -16,7 +16,8 @@
  * evaluate_set() runs that protocol twice on a distilled set: once on its argmax labels with cross-entropy (the
  * "hard-label" number every paper reports) and once on the labels the set stores (KIP's learned regression
  * targets, a teacher's probabilities): MSE on them, or cross-entropy against softmax(labels / temperature). A set
- * with hard labels has one protocol only, so it is trained once and both numbers are the same.
+ * with hard labels has one protocol only, so it is trained once and both numbers are the same. A set with
+ * per-example weights (extra key `weights`: a weighted coreset) is trained on the weighted loss in both (train.hpp).
  */
 
 #include <algorithm>

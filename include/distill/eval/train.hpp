@@ -16,6 +16,10 @@
  * The defaults are the evaluation protocol of the dataset-distillation literature (Zhao, Mopuri, Bilen 2021,
  * Dataset Condensation with Gradient Matching, ICLR; arXiv:2006.05929): SGD lr 0.01, momentum 0.9, weight decay
  * 5e-4, batch 256, lr ÷ 10 at half the epochs.
+ *
+ * A distilled set with per-example weights (extra key `weights`, as weighted coresets store them: CRAIG, GradMatch,
+ * importance sampling) is trained on the weighted mean loss of each batch, Σ wᵢ ℓᵢ / Σ wᵢ, so weight 2 counts an
+ * example twice and weights of 1 give the unweighted loss (the same bytes for cross-entropy).
  */
 
 #include <chrono>
@@ -127,14 +131,18 @@ struct Batches {
   std::vector<std::int64_t> labels;  //!< hard labels (empty when soft)
   Tensor<T> targets;                 //!< soft targets [N, K] (empty when hard)
   std::size_t classes = 0;
+  std::vector<T> weights;            //!< per-example loss weights (empty: unweighted)
 
   std::size_t size() const { return images.shape(0); }
   bool soft() const { return labels.empty(); }
 
   //! Copies the rows `idx` into a batch (x fresh each time: the tape may keep the previous batch alive).
-  void gather(std::span<const std::size_t> idx, Tensor<T>& x, std::vector<std::int64_t>& y, Tensor<T>& t) const {
+  void gather(std::span<const std::size_t> idx, Tensor<T>& x, std::vector<std::int64_t>& y, Tensor<T>& t,
+              std::vector<T>& w) const {
     x = Tensor<T>();
     frame::gather_rows(images, idx, x);
+    w.clear();
+    for (std::size_t k = 0; k < idx.size() && !weights.empty(); ++k) w.push_back(weights[idx[k]]);
     if (soft()) {
       t = Tensor<T>();
       frame::gather_rows(targets, idx, t);
@@ -149,20 +157,37 @@ template <class T>
 Batches<T> as_batches(const LabeledData<T>& d, const char* where) {
   d.validate(where);
   DISTILL_CHECK(!d.empty(), where, ": the training set is empty");
-  return {d.images, d.labels, {}, d.num_classes};
+  return {d.images, d.labels, {}, d.num_classes, {}};
 }
 template <class T>
 Batches<T> as_batches(const SoftLabeledData<T>& d, const char* where) {
   d.validate(where);
   DISTILL_CHECK(d.size() > 0, where, ": the training set is empty");
-  return {d.images, {}, d.targets, d.num_classes()};
+  return {d.images, {}, d.targets, d.num_classes(), {}};
+}
+//! A set's per-example weights (extra key `weights`), checked: N finite values >= 0, not all 0; empty when absent.
+template <class T>
+std::vector<T> weights_of(const io::DistilledSet<T>& d, const char* where) {
+  const auto it = d.extra.find("weights");
+  if (it == d.extra.end()) return {};
+  const std::vector<double> w = it->second.template to_vector<double>();
+  DISTILL_CHECK(w.size() == d.size(), where, ": the set has ", w.size(), " weights for ", d.size(), " examples");
+  double total = 0;
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    DISTILL_CHECK(std::isfinite(w[i]) && w[i] >= 0, where, ": weight ", i, " is ", w[i], ", expected a finite number >= 0");
+    total += w[i];
+  }
+  DISTILL_CHECK(total > 0, where, ": every weight is 0");
+  return std::vector<T>(w.begin(), w.end());
 }
 template <class T>
 Batches<T> as_batches(const io::DistilledSet<T>& d, const char* where) {
   d.validate(where);
   DISTILL_CHECK(d.size() > 0, where, ": the distilled set is empty");
-  if (d.has_soft_labels()) return {d.images, {}, d.labels, d.labels.shape(1)};
-  return as_batches(d.to_labeled_data(), where);
+  Batches<T> b = d.has_soft_labels() ? Batches<T>{d.images, {}, d.labels, d.labels.shape(1), {}}
+                                     : as_batches(d.to_labeled_data(), where);
+  b.weights = weights_of(d, where);
+  return b;
 }
 
 template <class Data>
@@ -190,15 +215,34 @@ double lr_at(const TrainOptions<T>& o, std::size_t epoch) {
   return o.lr;
 }
 
-//! The training loss of a batch, on the tape.
+//! The training loss of a batch, on the tape; with weights `w` (one per row), the weighted mean Σ wᵢ ℓᵢ / Σ wᵢ.
 template <class B>
 ad::Var<B> batch_loss(const ad::Var<B>& logits, const std::vector<std::int64_t>& y, const Tensor<typename B::Scalar>& t,
-                      std::size_t classes, Objective objective) {
+                      std::size_t classes, Objective objective, const std::vector<typename B::Scalar>& w = {}) {
   using T = typename B::Scalar;
   DISTILL_CHECK(logits.rank() == 2 && logits.shape(1) == classes, "eval::train(): the model returns logits of shape ",
                 show(logits.shape()), " but the data have ", classes, " classes");
-  if (objective == Objective::mse) return nn::mse(logits, ad::Var<B>(y.empty() ? t : nn::one_hot<T>(y, classes)));
-  return y.empty() ? nn::cross_entropy(logits, ad::Var<B>(t)) : nn::cross_entropy(logits, y);
+  if (w.empty()) {
+    if (objective == Objective::mse) return nn::mse(logits, ad::Var<B>(y.empty() ? t : nn::one_hot<T>(y, classes)));
+    return y.empty() ? nn::cross_entropy(logits, ad::Var<B>(t)) : nn::cross_entropy(logits, y);
+  }
+  // Weighted: the per-row targets (one-hot or soft) scaled by wᵢ, so the loss is the unweighted formula with the
+  // batch size replaced by Σ wᵢ (for cross-entropy, the same ops as nn::cross_entropy: weights of 1, same bytes).
+  const std::size_t n = logits.shape(0);
+  double total = 0;
+  for (T v : w) total += double(v);
+  if (!(total > 0)) total = 1;  // a batch of zero-weight examples contributes nothing
+  Tensor<T> target = y.empty() ? t.clone() : nn::one_hot<T>(y, classes);
+  if (objective == Objective::mse) {
+    const ad::Var<B> d = ad::sub(logits, ad::Var<B>(target));
+    Tensor<T> rows(Shape{n, classes});
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t k = 0; k < classes; ++k) rows[i * classes + k] = w[i];
+    return ad::mul_scalar(ad::sum(ad::mul(ad::mul(d, d), ad::Var<B>(rows))), T(1) / T(total * double(classes)));
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < classes; ++k) target[i * classes + k] *= w[i];
+  return ad::mul_scalar(ad::sum(ad::mul(ad::log_softmax(logits), ad::Var<B>(target))), T(-1) / T(total));
 }
 
 }  // namespace detail
@@ -238,7 +282,8 @@ EvalResult evaluate(const M& model, const nn::Params<T>& params, const LabeledDa
  * @tparam B     the backend (default: DefaultBackend<T>); `eval::train<XtensorBackend<float>>(...)` picks another
  * @param model  a nn::Model
  * @param params its parameters (e.g. model.init<B>(rng)); updated in place
- * @param data   LabeledData<T> (hard labels), SoftLabeledData<T> (soft targets) or io::DistilledSet<T>
+ * @param data   LabeledData<T> (hard labels), SoftLabeledData<T> (soft targets) or io::DistilledSet<T> (weighted
+ *               by its extra key `weights` when it has one)
  * @param opt    TrainOptions; `{.epochs = 50}` keeps the protocol's other defaults
  * @param cbs    callbacks (ProgressBar, EarlyStop, Checkpoint, ...): on_step after every step with
  *               loss and metrics {"lr", "acc" (running accuracy of the epoch, hard labels only)}, on_epoch_end
@@ -280,10 +325,11 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
 
   Tensor<T> x, t;
   std::vector<std::int64_t> y;
+  std::vector<T> w;
   auto step = [&](frame::StepContext& ctx) {
     const double lr = detail::lr_at(opt, ctx.step / per_epoch) * ctx.lr_factor;
     const auto idx = batches.batch_at(ctx.step);
-    d.gather(idx, x, y, t);
+    d.gather(idx, x, y, t, w);
     if (opt.augment) {
       x = opt.augment(x, ctx.rng);
       DISTILL_CHECK(x.rank() >= 1 && x.shape(0) == idx.size(), "eval::train(): augment returned shape ", show(x.shape()),
@@ -292,7 +338,7 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
     ad::Tape<BB> tape;
     const auto theta = nn::variables(tape, params);
     const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(x));
-    const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective);
+    const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective, w);
     const double l = double(loss.item());
     ctx.require_finite("the training loss", l);
     const auto grads = ad::grad(loss, theta);
