@@ -105,6 +105,146 @@ struct KipOptions {
   }
 };
 
+namespace detail {
+
+//! The class of each support row: row i is class i / ipc.
+inline std::vector<std::int64_t> support_classes(std::size_t n, std::size_t ipc) {
+  std::vector<std::int64_t> c(n);
+  for (std::size_t i = 0; i < n; ++i) c[i] = std::int64_t(i / ipc);
+  return c;
+}
+
+/// The starting support of KIP and FRePo.
+template <std::floating_point T>
+struct InitialSupport {
+  Tensor<T> images;  //!< [ipc·C, C, H, W], class k in rows [k·ipc, (k+1)·ipc)
+  Tensor<T> labels;  //!< centred one-hot [ipc·C, C]
+};
+
+/**
+ * ipc random training images per class without repeats (KipInit::real) or standard normal noise, with centred
+ * one-hot labels (onehot − 1/C), drawn from stream_rng(seed, Stream::init).
+ * @param data  NCHW data, standardised as the method works on them
+ */
+template <std::floating_point T>
+InitialSupport<T> initial_support(const LabeledData<T>& data, const frame::ClassBalancedSampler& sampler,
+                                  std::size_t ipc, KipInit init, std::uint64_t seed, std::string_view where) {
+  const std::size_t classes = data.num_classes, n = ipc * classes;
+  Shape shape = data.images.shape();  // [n, C, H, W]: a kernel over a network's features needs images
+  shape[0] = n;
+  Rng rng = frame::stream_rng(seed, frame::Stream::init);
+  InitialSupport<T> s{Tensor<T>::empty(shape), {}};
+  if (init == KipInit::real) {
+    frame::gather_rows(data.images, sampler.per_class(rng, ipc, where), s.images);
+  } else {
+    for (std::size_t i = 0; i < s.images.size(); ++i) s.images[i] = T(rng.normal());
+  }
+  s.labels = kernels::centred_one_hot<T>(support_classes(n, ipc), classes);
+  return s;
+}
+
+/**
+ * A learned support as a distilled set in the standardised space: the learned [n, C] labels, or the hard class
+ * of each row when the labels stayed fixed.
+ */
+template <std::floating_point T>
+io::DistilledSet<T> support_to_set(const Tensor<T>& images, const Tensor<T>& labels, bool learned_labels,
+                                   const io::ChannelStandardization<T>& norm, std::string method,
+                                   const io::JsonObject& options) {
+  const std::size_t n = images.shape(0), classes = labels.shape(1);
+  io::DistilledSet<T> out;
+  out.images = images;
+  if (learned_labels) {
+    out.labels = labels;
+  } else {
+    out.labels = Tensor<T>({n});
+    const auto cls = support_classes(n, n / classes);
+    for (std::size_t i = 0; i < n; ++i) out.labels[i] = T(cls[i]);
+  }
+  out.mean = norm.mean;
+  out.stddev = norm.stddev;
+  out.num_classes = classes;
+  out.method = std::move(method);
+  out.options_json = options.str();
+  return out;
+}
+
+/**
+ * What KIP and FRePo learn, each by Adam: the support images, their labels (when learned) and, for the
+ * cross-entropy objective, log τ; registered in the checkpoint under the same names by both.
+ */
+template <std::floating_point T>
+struct LearnedSupport {
+  Tensor<T> images, labels;
+  Tensor<T> log_temperature;
+  nn::Adam::State<T> adam_images, adam_labels, adam_temperature;
+
+  LearnedSupport(InitialSupport<T> init, double temperature)
+      : images(std::move(init.images)), labels(std::move(init.labels)),
+        log_temperature({1}, T(std::log(temperature))) {}
+
+  void register_in(frame::CheckpointState<T>& ckpt) {
+    ckpt.add("support", images).add("labels", labels).add("adam_support", adam_images).add("adam_labels", adam_labels);
+    ckpt.add("log_temperature", log_temperature).add("adam_temperature", adam_temperature);
+  }
+
+  //! The objective at the current temperature.
+  KipObjective objective(KipObjective::Kind kind) const {
+    return {.kind = kind, .temperature = std::exp(double(log_temperature[0]))};
+  }
+
+  /**
+   * One Adam step on everything learned, after checking that the loss and every gradient are finite (so no NaN
+   * is ever stored): images at lr·f, labels (when learned) at label_lr·f, log τ (cross-entropy) at lr·f.
+   */
+  void update(frame::StepContext& ctx, const KipLossGrad<T>& lg, const KipOptions<T>& opt, double f) {
+    ctx.require_finite("the KIP loss", lg.loss);
+    ctx.require_finite("the gradient w.r.t. the support images", lg.d_support);
+    ctx.require_finite("the gradient w.r.t. the support labels", lg.d_labels);
+    const nn::Adam adam{.lr = opt.lr}, adam_l{.lr = opt.label_lr > 0 ? opt.label_lr : opt.lr};
+    adam.step(adam_images, {&images}, {&lg.d_support}, adam.lr * f);
+    if (opt.learn_labels) adam_l.step(adam_labels, {&labels}, {&lg.d_labels}, adam_l.lr * f);
+    if (opt.objective == KipObjective::Kind::cross_entropy) {
+      ctx.require_finite("the gradient w.r.t. the temperature", lg.d_log_temperature);
+      const Tensor<T> g_tau({1}, T(lg.d_log_temperature));
+      adam.step(adam_temperature, {&log_temperature}, {&g_tau}, adam.lr * f);
+      ctx.state.metrics["temperature"] = std::exp(double(log_temperature[0]));
+    }
+    ctx.state.metrics["batch_acc"] = lg.accuracy;
+  }
+
+  //! The options as JSON with the final temperature of the cross-entropy objective.
+  io::JsonObject result_json(const KipOptions<T>& opt, io::JsonObject json) const {
+    if (opt.objective == KipObjective::Kind::cross_entropy)
+      json.add("final_temperature", std::exp(double(log_temperature[0])));
+    return json;
+  }
+};
+
+/**
+ * A class-balanced target batch of m images (and their centred one-hot labels) into xt, yt, augmented when the
+ * options say so: what each step of KIP and FRePo regresses onto.
+ */
+template <std::floating_point T>
+void draw_targets(const LabeledData<T>& data, const frame::ClassBalancedSampler& sampler, const KipOptions<T>& opt,
+                  Rng& rng, Tensor<T>& xt, Tensor<T>& yt) {
+  const auto picks = sampler.balanced(rng, opt.target_batch_size);
+  frame::gather_rows(data.images, picks, xt);
+  std::vector<std::int64_t> classes(picks.size());
+  for (std::size_t i = 0; i < picks.size(); ++i) classes[i] = data.labels[picks[i]];
+  yt = kernels::centred_one_hot<T>(classes, data.num_classes);
+  if (opt.augment) opt.augment(xt, rng);
+}
+
+//! The schedule's multiplier of lr at `step` (a pure function of the step, so resuming keeps it).
+template <std::floating_point T>
+double schedule_factor(const KipOptions<T>& opt, std::size_t step) {
+  if (opt.schedule == KipSchedule::constant || opt.steps == 0) return 1.0;
+  return 0.5 * (1.0 + std::cos(std::numbers::pi * double(step) / double(opt.steps)));
+}
+
+}  // namespace detail
+
 /**
  * Kernel Inducing Points over a kernel K (e.g. kernels::FcNtk) and a backend B.
  *
@@ -145,64 +285,29 @@ class Kip {
     options_.validate(where);
     DISTILL_CHECK(options_.target_batch_size >= train.num_classes, where, ": target_batch_size is ",
                   options_.target_batch_size, ", expected at least one image per class (", train.num_classes, ")");
-    const std::size_t ipc = options_.images_per_class;
     // 1. standardise; every class present (with ipc images for real init)
-    const auto prepared =
-        frame::prepare_training_set(train, options_.standardize, options_.init == KipInit::real ? ipc : 1, where);
+    const auto prepared = frame::prepare_training_set(
+        train, options_.standardize, options_.init == KipInit::real ? options_.images_per_class : 1, where);
     const LabeledData<T> data{frame::as_nchw(prepared.data.images), prepared.data.labels, prepared.data.num_classes};
-    const std::size_t classes = data.num_classes, n = ipc * classes;
-    Shape support_shape = data.images.shape();  // [n, C, H, W]: a kernel over a network's features needs images
-    support_shape[0] = n;
     const frame::ClassBalancedSampler sampler(data);
 
     // 2. the initial support: ipc random images per class (or noise), centred one-hot labels
-    Rng init_rng = frame::stream_rng(options_.seed, frame::Stream::init);
-    Tensor<T> xs = Tensor<T>::empty(support_shape);
-    if (options_.init == KipInit::real) {
-      frame::gather_rows(data.images, sampler.per_class(init_rng, ipc, where), xs);
-    } else {
-      for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = T(init_rng.normal());
-    }
-    std::vector<std::int64_t> support_classes(n);
-    for (std::size_t i = 0; i < n; ++i) support_classes[i] = std::int64_t(i / ipc);
-    Tensor<T> ys = kernels::centred_one_hot<T>(support_classes, classes);
-
-    nn::Adam adam{.lr = options_.lr};
-    nn::Adam adam_labels{.lr = options_.label_lr > 0 ? options_.label_lr : options_.lr};
-    nn::Adam::State<T> state_x, state_y, state_tau;
-    Tensor<T> log_tau({1}, T(std::log(options_.temperature)));
-    const bool ce = options_.objective == KipObjective::Kind::cross_entropy;
+    detail::LearnedSupport<T> support(
+        detail::initial_support(data, sampler, options_.images_per_class, options_.init, options_.seed, where),
+        options_.temperature);
     frame::CheckpointState<T> ckpt("kip");
-    ckpt.add("support", xs).add("labels", ys).add("adam_support", state_x).add("adam_labels", state_y);
-    ckpt.add("log_temperature", log_tau).add("adam_temperature", state_tau);
+    support.register_in(ckpt);
     ckpt.set_options_json(options_.to_json().str());
 
     // 3. each step: a class-balanced target batch, the loss and its gradient, one Adam step
     Tensor<T> xt, yt;
     auto step = [&](frame::StepContext& ctx) {
-      const auto picks = sampler.balanced(ctx.rng, options_.target_batch_size);
-      frame::gather_rows(data.images, picks, xt);
-      std::vector<std::int64_t> yt_classes(picks.size());
-      for (std::size_t i = 0; i < picks.size(); ++i) yt_classes[i] = data.labels[picks[i]];
-      yt = kernels::centred_one_hot<T>(yt_classes, classes);
-      if (options_.augment) options_.augment(xt, ctx.rng);
+      detail::draw_targets(data, sampler, options_, ctx.rng, xt, yt);
       if constexpr (requires(K& k) { k.resample(std::uint64_t{}); })
         kernel_.resample(frame::derive_seed(options_.seed, frame::Stream::step, ctx.step));
-      const KipObjective objective{.kind = options_.objective, .temperature = std::exp(double(log_tau[0]))};
-      auto lg = kip_loss_and_grad<B>(kernel_, xs, ys, xt, yt, options_.reg, objective);
-      ctx.require_finite("the KIP loss", lg.loss);
-      ctx.require_finite("the gradient w.r.t. the support images", lg.d_support);
-      ctx.require_finite("the gradient w.r.t. the support labels", lg.d_labels);
-      const double f = lr_factor(ctx.step) * ctx.lr_factor;
-      adam.step(state_x, {&xs}, {&lg.d_support}, adam.lr * f);
-      if (options_.learn_labels) adam_labels.step(state_y, {&ys}, {&lg.d_labels}, adam_labels.lr * f);
-      if (ce) {
-        ctx.require_finite("the gradient w.r.t. the temperature", lg.d_log_temperature);
-        const Tensor<T> g_tau({1}, T(lg.d_log_temperature));
-        adam.step(state_tau, {&log_tau}, {&g_tau}, adam.lr * f);
-        ctx.state.metrics["temperature"] = std::exp(double(log_tau[0]));
-      }
-      ctx.state.metrics["batch_acc"] = lg.accuracy;
+      const auto lg = kip_loss_and_grad<B>(kernel_, support.images, support.labels, xt, yt, options_.reg,
+                                           support.objective(options_.objective));
+      support.update(ctx, lg, options_, detail::schedule_factor(options_, ctx.step) * ctx.lr_factor);
       return lg.loss;
     };
     frame::run_outer_loop(frame::LoopOptions{.phase = "kip", .steps = options_.steps, .seed = options_.seed,
@@ -210,31 +315,11 @@ class Kip {
                           ckpt, step, callbacks...);
 
     // 4. the result, in the standardised space
-    io::DistilledSet<T> out;
-    out.images = xs;
-    if (options_.learn_labels) {
-      out.labels = ys;
-    } else {
-      out.labels = Tensor<T>({n});
-      for (std::size_t i = 0; i < n; ++i) out.labels[i] = T(support_classes[i]);
-    }
-    out.mean = prepared.norm.mean;
-    out.stddev = prepared.norm.stddev;
-    out.num_classes = classes;
-    out.method = "kip";
-    io::JsonObject json = options_.to_json();
-    if (ce) json.add("final_temperature", std::exp(double(log_tau[0])));
-    out.options_json = json.str();
-    return out;
+    return detail::support_to_set(support.images, support.labels, options_.learn_labels, prepared.norm, "kip",
+                                  support.result_json(options_, options_.to_json()));
   }
 
  private:
-  // The schedule's multiplier of lr at `step` (a pure function of the step, so resuming keeps it).
-  double lr_factor(std::size_t step) const {
-    if (options_.schedule == KipSchedule::constant || options_.steps == 0) return 1.0;
-    return 0.5 * (1.0 + std::cos(std::numbers::pi * double(step) / double(options_.steps)));
-  }
-
   K kernel_;
   KipOptions<T> options_;
 };
