@@ -15,6 +15,7 @@
 #include "distill/frame.hpp"
 #include "distill/io.hpp"
 #include "distill/kernels.hpp"
+#include "distill/knowledge.hpp"
 #include "distill/nn.hpp"
 #include "distill/synthetic.hpp"
 
