@@ -7,12 +7,16 @@
 // --kernel convnet is RFAD (Loo, Hasani, Amini, Rus 2022): the kernel of the penultimate features of --inits random
 // ConvNet-3s of width --net-width, drawn anew every step, usually with --loss ce (Platt-scaled cross-entropy with a
 // learned temperature) and a smaller --target-batch: sets that train finite networks.
+// --kernel frepo is FRePo (Zhou, Nezhadarya, Ba 2022): the kernel of the features of one ConvNet-3 of a pool of
+// --pool-size networks per step, each trained on the set as it is learned and re-initialised after --online-steps
+// steps; KRR is then reported with the random-feature kernel of --kernel convnet.
 //
 //   distill_kip --ipc 10 --learn-labels --out mnist_kip_ipc10
 //       -> mnist_kip_ipc10.npz (np.load-able distilled set) and mnist_kip_ipc10.png (one row per class)
 //   distill_kip --ipc 1 --learn-labels          distill_kip --data fashion --ipc 50
 //   distill_kip --kernel convnet --eval-nets 2   (RFAD, 100 steps; then fresh ConvNet-3s trained on the set and on
 //                                                random real images, their test accuracy printed side by side)
+//   distill_kip --kernel frepo --eval-nets 2    (FRePo, the same report)
 //   distill_kip --label-solve                   (Label Solve on the final support, reported as well)
 //   distill_kip --checkpoint run.npz --checkpoint-every 500 ...; later the same command with --resume run.npz
 //   evaluate_set mnist_kip_ipc10.npz            (fresh networks trained on the set, tested on real data)
@@ -28,6 +32,7 @@
 #include "distill/io.hpp"
 #include "distill/kernels.hpp"
 #include "distill/synthetic/augment.hpp"
+#include "distill/synthetic/frepo.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "distill/synthetic/label_solve.hpp"
 
@@ -44,19 +49,21 @@ struct Args {
   std::filesystem::path resume;
 };
 
-// The whole job for one backend B and kernel K.
-template <class B, class K>
-int distill_with(const K& kernel, const std::string& kernel_name, dd::synthetic::KipOptions<float> options,
-                 const Args& a, const cli::CommonOptions& common, const dd::io::DataSplits<float>& data) {
+// The whole job for one backend B: `method` (synthetic::Kip or synthetic::Frepo, whose support options are
+// `options`) learns the set; `kernel` scores it and the random real support it starts from by KRR.
+template <class B, class K, class Method>
+int distill_with(const K& kernel, Method& method, const std::string& method_name, const std::string& kernel_name,
+                 const dd::synthetic::KipOptions<float>& options, const Args& a, const cli::CommonOptions& common,
+                 const dd::io::DataSplits<float>& data) {
   const auto& train = data.train;
   const auto& test = data.test;
-  std::printf("KIP (%s backend): %zu images per class, %s, %zu steps, target batch %zu, %s loss%s%s\n",
-              common.backend.c_str(), options.images_per_class, kernel_name.c_str(), options.steps,
+  std::printf("%s (%s backend): %zu images per class, %s, %zu steps, target batch %zu, %s loss%s%s\n",
+              method_name.c_str(), common.backend.c_str(), options.images_per_class, kernel_name.c_str(), options.steps,
               options.target_batch_size, options.objective == dd::synthetic::KipObjective::Kind::mse ? "MSE" : "cross-entropy",
               options.learn_labels ? ", learning labels" : "",
               a.shift > 0 ? (", targets shifted by up to " + std::to_string(a.shift) + " px").c_str() : "");
 
-  // Before: the initial support (random real images per class), scored the same way.
+  // Before: the initial support (random real images per class; both methods start from it), scored the same way.
   auto before_options = options;
   before_options.steps = 0;
   before_options.resume_from.clear();
@@ -66,15 +73,15 @@ int distill_with(const K& kernel, const std::string& kernel_name, dd::synthetic:
               100 * dd::eval::krr_accuracy<B>(kernel, initial, test, eval).accuracy);
 
   const cli::Stopwatch clock;
-  dd::synthetic::Kip<K, B> kip{kernel, options};
   dd::callbacks::Checkpoint saver{.path = a.checkpoint, .every = a.checkpoint_every};
   dd::io::DistilledSet<float> result;
-  if (a.checkpoint.empty()) result = a.quiet ? kip.fit(train) : kip.fit(train, dd::callbacks::ProgressBar{});
-  else result = a.quiet ? kip.fit(train, saver) : kip.fit(train, dd::callbacks::ProgressBar{}, saver);
+  if (a.checkpoint.empty()) result = a.quiet ? method.fit(train) : method.fit(train, dd::callbacks::ProgressBar{});
+  else result = a.quiet ? method.fit(train, saver) : method.fit(train, dd::callbacks::ProgressBar{}, saver);
   const double seconds = clock.seconds();
-  const auto acc = dd::eval::krr_accuracy<B>(kip.kernel(), result, test, eval);
-  std::printf("KRR test accuracy, KIP support:         %.2f %%   (%zu steps in %.1f s, %.1f ms/step)\n", 100 * acc.accuracy,
-              options.steps, seconds, options.steps ? 1000 * seconds / double(options.steps) : 0.0);
+  const auto acc = dd::eval::krr_accuracy<B>(kernel, result, test, eval);
+  std::printf("KRR test accuracy, %s support:%*s%.2f %%   (%zu steps in %.1f s, %.1f ms/step)\n", method_name.c_str(),
+              int(std::max<std::size_t>(1, 9 - method_name.size())), "", 100 * acc.accuracy, options.steps, seconds,
+              options.steps ? 1000 * seconds / double(options.steps) : 0.0);
 
   if (a.eval_nets > 0) {
     // What a user distils for: fresh ConvNet-3s trained on the set (argmax labels, the DC protocol shortened to
@@ -84,10 +91,10 @@ int distill_with(const K& kernel, const std::string& kernel_name, dd::synthetic:
     cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& net) {
       const cli::Stopwatch eval_clock;
       const auto real = dd::eval::evaluate_set<B>(net, initial, test, {.protocol = fast}).hard;
-      const auto kip_set = dd::eval::evaluate_set<B>(net, result, test, {.protocol = fast}).hard;
+      const auto distilled = dd::eval::evaluate_set<B>(net, result, test, {.protocol = fast}).hard;
       std::printf("ConvNet-3 test accuracy (%zu fresh nets each, %zu epochs, argmax labels): random real support %s, "
                   "distilled %s   (%.1f s)\n", a.eval_nets, a.eval_epochs, cli::format_accuracy(real).c_str(),
-                  cli::format_accuracy(kip_set).c_str(), eval_clock.seconds());
+                  cli::format_accuracy(distilled).c_str(), eval_clock.seconds());
       return 0;
     });
   }
@@ -102,19 +109,20 @@ int distill_with(const K& kernel, const std::string& kernel_name, dd::synthetic:
     const auto yt = dd::kernels::centred_one_hot<float>(targets.labels, train.num_classes);
     auto ls = result;
     ls.labels = dd::synthetic::label_solve<B>(kernel, result.images, targets.images, yt, {.reg = options.reg});
-    std::printf("KRR test accuracy, KIP images + Label Solve labels: %.2f %%\n",
+    std::printf("KRR test accuracy, %s images + Label Solve labels: %.2f %%\n", method_name.c_str(),
                 100 * dd::eval::krr_accuracy<B>(kernel, ls, test, eval).accuracy);
     auto init_ls = initial;
     init_ls.labels = dd::synthetic::label_solve<B>(kernel, initial.images, targets.images, yt, {.reg = options.reg});
     std::printf("KRR test accuracy, random real images + Label Solve labels: %.2f %%\n",
                 100 * dd::eval::krr_accuracy<B>(kernel, init_ls, test, eval).accuracy);
-    ls.method = "kip+label_solve";
+    ls.method = result.method + "+label_solve";
     init_ls.method = "label_solve";
     dd::io::save_distilled(a.out + "_ls.npz", ls);
     dd::io::save_distilled(a.out + "_real_ls.npz", init_ls);
   }
 
-  result.options_json = cli::options_json(common).add("kernel", kernel_name).add("kip", options.to_json()).str();
+  result.options_json =
+      cli::options_json(common).add("kernel", kernel_name).add(result.method, method.options().to_json()).str();
   dd::io::save_distilled(a.out + ".npz", result);
   // One row per class the images started in (learned labels may move an image's argmax elsewhere).
   std::vector<std::int64_t> rows(result.size());
@@ -134,22 +142,28 @@ int main(int argc, char** argv) {
   cli::setup_app(app, common);
   Args a;
   std::string init = "real", schedule = "cosine", loss = "mse";
-  std::size_t steps = 2500, depth = 3, target_batch = 5000, inits = 2, net_width = 64;
+  std::size_t steps = 2500, depth = 3, target_batch = 5000, inits = 2, net_width = 64, pool_size = 10, online_steps = 100;
   bool learn_labels = false, nngp = false;
-  double lr = 0.08, reg = 1e-6, label_lr = 0.0, bias_var = 0.0, temperature = 0.1;
+  double lr = 0.08, reg = 1e-6, label_lr = 0.0, bias_var = 0.0, temperature = 0.1, net_lr = 0.01;
   app.add_option("--ipc", a.ipc, "images per class")->check(CLI::PositiveNumber);
   app.add_option("--steps", steps, "KIP steps (Adam)");
   app.add_option("--kernel", a.kernel,
                  "fc: the infinite-width FC NTK / NNGP; convnet: the features of --inits random ConvNet-3s (RFAD), "
-                 "whose own defaults are --loss ce --lr 0.01 --schedule constant --target-batch 500 --steps 100")
-      ->check(CLI::IsMember({"fc", "convnet"}));
+                 "whose own defaults are --loss ce --lr 0.01 --schedule constant --target-batch 500 --steps 100; "
+                 "frepo: the features of a pool of ConvNet-3s trained on the set (FRePo), whose own defaults are "
+                 "--loss ce --lr 0.01 --schedule constant --target-batch 500 --steps 300 (FRePo's paper also learns the labels: --learn-labels)")
+      ->check(CLI::IsMember({"fc", "convnet", "frepo"}));
   app.add_option("--depth", depth, "fc: hidden ReLU layers of the FC kernel");
   app.add_flag("--nngp", nngp, "fc: use the NNGP kernel instead of the NTK");
   app.add_option("--bias-var", bias_var, "fc: σ_b² of the FC kernel");
   app.add_option("--inits", inits, "convnet: random networks averaged in the kernel (drawn anew every step)")
       ->check(CLI::PositiveNumber);
-  app.add_option("--net-width", net_width, "convnet: channels of the ConvNet-3 whose features define the kernel")
+  app.add_option("--net-width", net_width, "convnet, frepo: channels of the ConvNet-3 whose features define the kernel")
       ->check(CLI::PositiveNumber);
+  app.add_option("--pool-size", pool_size, "frepo: networks in the pool")->check(CLI::PositiveNumber);
+  app.add_option("--online-steps", online_steps, "frepo: SGD steps a pool network takes before it is re-initialised")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--net-lr", net_lr, "frepo: the pool networks' SGD learning rate (momentum 0.9)");
   app.add_option("--loss", loss, "mse (KIP) or ce (Platt-scaled cross-entropy with a learned temperature, RFAD)")
       ->check(CLI::IsMember({"mse", "ce"}));
   app.add_option("--temperature", temperature, "ce: the initial temperature τ (learned)");
@@ -184,6 +198,13 @@ int main(int argc, char** argv) {
     if (!app.count("--target-batch")) target_batch = 500;
     if (!app.count("--steps")) steps = 100;
   }
+  if (a.kernel == "frepo") {  // FrepoOptions' defaults where the command line does not say otherwise
+    if (!app.count("--loss")) loss = "ce";
+    if (!app.count("--lr")) lr = 0.01;
+    if (!app.count("--schedule")) schedule = "constant";
+    if (!app.count("--target-batch")) target_batch = 500;
+    if (!app.count("--steps")) steps = 300;
+  }
   if (a.out.empty())
     a.out = (common.data == "mnist" || common.data == "fashion" ? common.data : "data") + "_kip_ipc" + std::to_string(a.ipc);
 
@@ -205,15 +226,29 @@ int main(int argc, char** argv) {
     if (a.kernel == "fc") {
       const dd::kernels::FcNtk fc{.depth = depth, .bias_var = bias_var,
                                   .kind = nngp ? dd::kernels::KernelKind::nngp : dd::kernels::KernelKind::ntk};
-      return distill_with<B>(fc, std::string("FC ") + (nngp ? "NNGP" : "NTK") + " depth " + std::to_string(depth),
+      dd::synthetic::Kip<dd::kernels::FcNtk, B> kip{fc, options};
+      return distill_with<B>(fc, kip, "KIP", std::string("FC ") + (nngp ? "NNGP" : "NTK") + " depth " + std::to_string(depth),
                              options, a, common, data);
     }
     const dd::Shape shape = cli::image_shape(data.train.images);
-    DISTILL_CHECK(shape[1] == shape[2], "--kernel convnet: needs square images, the data's are ", cli::shape_text(shape));
-    const dd::kernels::EmpiricalFeatureKernel<dd::nn::ConvNet> features{
-        .model = {.channels = shape[0], .classes = data.train.num_classes, .width = net_width, .image_size = shape[1]},
-        .inits = inits, .seed = common.seed};
-    return distill_with<B>(features, "ConvNet-3 features (width " + std::to_string(net_width) + ", " +
-                                         std::to_string(inits) + " random nets per step)", options, a, common, data);
+    DISTILL_CHECK(shape[1] == shape[2], "--kernel ", a.kernel, ": needs square images, the data's are ",
+                  cli::shape_text(shape));
+    const dd::nn::ConvNet convnet{.channels = shape[0], .classes = data.train.num_classes, .width = net_width,
+                                  .image_size = shape[1]};
+    const dd::kernels::EmpiricalFeatureKernel<dd::nn::ConvNet> features{.model = convnet, .inits = inits,
+                                                                        .seed = common.seed};
+    const std::string random_features =
+        "ConvNet-3 features (width " + std::to_string(net_width) + ", " + std::to_string(inits) + " random nets per step)";
+    if (a.kernel == "convnet") {
+      dd::synthetic::Kip<decltype(features), B> kip{features, options};
+      return distill_with<B>(features, kip, "RFAD", random_features, options, a, common, data);
+    }
+    dd::synthetic::Frepo<dd::nn::ConvNet, B> frepo{
+        convnet, {.kip = options, .pool_size = pool_size, .online_steps = online_steps, .net_lr = net_lr}};
+    return distill_with<B>(features, frepo, "FRePo",
+                           "ConvNet-3 features (width " + std::to_string(net_width) + ", a pool of " +
+                               std::to_string(pool_size) + " trained online for " + std::to_string(online_steps) +
+                               " steps each)",
+                           options, a, common, data);
   });
 }

@@ -56,8 +56,13 @@ namespace distill::synthetic {
 /// Options of Frepo: KIP's options for the support (FRePo's defaults below) and the model pool's.
 template <std::floating_point T = float>
 struct FrepoOptions {
-  /// The support, its loss and its Adam steps, as in KIP: learned labels, a 500-image target batch, MSE.
-  KipOptions<T> kip{.steps = 500, .target_batch_size = 500, .learn_labels = true, .lr = 0.003};
+  /// The support, its loss and its Adam steps, as in KIP. The defaults were measured on MNIST at 10 images per
+  /// class (300 steps, ConvNet-3 of width 64, fresh ConvNet-3s trained on the argmax labels): Platt-scaled
+  /// cross-entropy at lr 0.01 with fixed labels, 92.84 % against 92.26 % with learned labels (the paper's
+  /// choice: it raises the KRR accuracy, 97.08 % against 96.17 %, not that of trained networks) and 91.94 % with
+  /// learned labels and MSE at lr 0.003.
+  KipOptions<T> kip{.steps = 300, .target_batch_size = 500, .lr = 0.01,
+                    .objective = KipObjective::Kind::cross_entropy};
   std::size_t pool_size = 10;      //!< P: networks in the pool
   std::size_t online_steps = 100;  //!< K: SGD steps a network takes on the support before it is re-initialised
   double net_lr = 0.01;            //!< the pool's SGD (the evaluation protocol's optimiser)
