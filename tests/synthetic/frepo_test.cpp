@@ -10,6 +10,7 @@
 #include "distill/io/datasets.hpp"
 #include "distill/nn/models.hpp"
 #include "distill/synthetic/frepo.hpp"
+#include "support/blobs.hpp"
 #include "support/skip.hpp"
 #include "support/stop_and_save.hpp"
 
@@ -19,18 +20,6 @@ using distill::Shape;
 using distill::Tensor;
 
 namespace {
-// Gaussian blobs in 12 dimensions, shaped [N, 1, 3, 4] (the Mlp flattens them).
-distill::LabeledData<float> blobs(std::size_t per_class, std::size_t classes, std::uint64_t seed) {
-  distill::Rng rng(seed);
-  distill::LabeledData<float> d{Tensor<float>({per_class * classes, 1, 3, 4}), {}, classes};
-  for (std::size_t c = 0; c < classes; ++c)
-    for (std::size_t k = 0; k < per_class; ++k) {
-      const std::size_t i = c * per_class + k;
-      for (std::size_t f = 0; f < 12; ++f) d.images[i * 12 + f] = float((f % classes == c ? 1.5 : 0.0) + rng.normal());
-      d.labels.push_back(std::int64_t(c));
-    }
-  return d;
-}
 
 struct Recorder {
   std::vector<double> losses;
@@ -47,7 +36,7 @@ const nn::Mlp kMlp{.widths = {12, 32, 3}};
 }  // namespace
 
 TEST_CASE("Frepo::fit lowers the loss, is reproducible, and resumes byte for byte with its pool", "[synthetic][frepo]") {
-  const auto train = blobs(60, 3, 5);
+  const auto train = image_blobs(60, 3, 5);
   // 3 networks re-initialised every 5 steps: several re-initialisations before and after the stop at step 13.
   const ds::FrepoOptions<float> opt{
       .kip = {.images_per_class = 2, .steps = 40, .target_batch_size = 60, .learn_labels = true, .lr = 0.03, .seed = 7},
@@ -97,7 +86,7 @@ TEST_CASE("Frepo rejects bad options naming them", "[synthetic][frepo]") {
   CHECK_THROWS_WITH((ds::Frepo{kMlp, {.kip = {.images_per_class = 0}}}), Contains("images_per_class is 0"));
   CHECK_THROWS_AS((ds::Frepo{kMlp, {.pool_size = 0}}), distill::invalid_argument);
   // A class with fewer images than images_per_class (real init).
-  const auto train = blobs(3, 3, 1);
+  const auto train = image_blobs(3, 3, 1);
   CHECK_THROWS_AS((ds::Frepo{kMlp, {.kip = {.images_per_class = 5, .steps = 1, .target_batch_size = 9}}}.fit(train)),
                   distill::invalid_argument);
 }

@@ -9,6 +9,7 @@
 #include "distill/kernels.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "support/backends.hpp"
+#include "support/blobs.hpp"
 #include "support/stop_and_save.hpp"
 #include "support/gradcheck_inputs.hpp"
 #include "support/tolerances.hpp"
@@ -17,22 +18,6 @@ namespace dk = distill::kernels;
 namespace ds = distill::synthetic;
 using distill::Shape;
 using distill::Tensor;
-
-namespace {
-// Two Gaussian blobs per class in 12 dimensions, shaped [N, 1, 3, 4].
-distill::LabeledData<float> blobs(std::size_t per_class, std::size_t classes, std::uint64_t seed) {
-  distill::Rng rng(seed);
-  distill::LabeledData<float> d{Tensor<float>({per_class * classes, 1, 3, 4}), {}, classes};
-  for (std::size_t c = 0; c < classes; ++c)
-    for (std::size_t k = 0; k < per_class; ++k) {
-      const std::size_t i = c * per_class + k;
-      for (std::size_t f = 0; f < 12; ++f) d.images[i * 12 + f] = float((f % classes == c ? 1.5 : 0.0) + rng.normal());
-      d.labels.push_back(std::int64_t(c));
-    }
-  return d;
-}
-
-}  // namespace
 
 TEMPLATE_TEST_CASE("kip_loss_and_grad: gradient w.r.t. support images and labels matches finite differences",
                    "[synthetic][kip][grad]", DISTILL_TEST_DOUBLE_BACKENDS) {
@@ -100,7 +85,7 @@ TEMPLATE_TEST_CASE("kip_loss_and_grad: the Platt-scaled cross-entropy and its gr
 }
 
 TEST_CASE("Kip::fit lowers the loss, is reproducible, and resumes from a checkpoint", "[synthetic][kip]") {
-  const auto train = blobs(60, 3, 5);
+  const auto train = image_blobs(60, 3, 5);
   struct Recorder {
     std::vector<double> losses;
     void on_step(distill::callbacks::TrainingState& s) { losses.push_back(s.loss); }
@@ -141,7 +126,7 @@ TEST_CASE("Kip::fit lowers the loss, is reproducible, and resumes from a checkpo
 }
 
 TEST_CASE("Kip::fit with a cosine schedule: full steps first, smaller later, and it resumes exactly", "[synthetic][kip]") {
-  const auto train = blobs(60, 3, 9);
+  const auto train = image_blobs(60, 3, 9);
   ds::KipOptions<float> constant{.images_per_class = 2, .steps = 1, .target_batch_size = 60, .lr = 0.05, .seed = 3};
   auto cosine = constant;
   cosine.schedule = ds::KipSchedule::cosine;
@@ -165,7 +150,7 @@ TEST_CASE("Kip::fit with a cosine schedule: full steps first, smaller later, and
 }
 
 TEST_CASE("Kip::fit rejects bad input", "[synthetic][kip]") {
-  auto train = blobs(3, 3, 6);
+  auto train = image_blobs(3, 3, 6);
   CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, {.images_per_class = 4}}.fit(train)), distill::invalid_argument);
   CHECK_NOTHROW((ds::Kip{dk::FcNtk{}, {.images_per_class = 4, .steps = 1, .target_batch_size = 9,
                                        .init = ds::KipInit::noise}}.fit(train)));
@@ -173,11 +158,11 @@ TEST_CASE("Kip::fit rejects bad input", "[synthetic][kip]") {
                   distill::invalid_argument);
   train.images[5] = std::nanf("");
   CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, {.images_per_class = 1}}.fit(train)), distill::invalid_argument);
-  auto one_class_missing = blobs(3, 3, 7);
+  auto one_class_missing = image_blobs(3, 3, 7);
   one_class_missing.num_classes = 4;
   CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, {.images_per_class = 1}}.fit(one_class_missing)), distill::invalid_argument);
   auto resume = ds::KipOptions<float>{.images_per_class = 1, .resume_from = "/nonexistent/ckpt.npz"};
-  CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, resume}.fit(blobs(3, 3, 8))), distill::io_error);
+  CHECK_THROWS_AS((ds::Kip{dk::FcNtk{}, resume}.fit(image_blobs(3, 3, 8))), distill::io_error);
 }
 
 namespace {
@@ -227,7 +212,7 @@ TEMPLATE_TEST_CASE("kip_loss_and_grad: the streamed target pass equals the dense
 }
 
 TEST_CASE("Kip::fit with the cross-entropy objective lowers the loss, learns τ and resumes exactly", "[synthetic][kip]") {
-  const auto train = blobs(60, 3, 5);
+  const auto train = image_blobs(60, 3, 5);
   struct Recorder {
     std::vector<double> losses, taus;
     void on_step(distill::callbacks::TrainingState& s) { losses.push_back(s.loss), taus.push_back(s.value("temperature")); }
@@ -249,7 +234,7 @@ TEST_CASE("Kip::fit with the cross-entropy objective lowers the loss, learns τ 
 }
 
 TEST_CASE("Kip::fit: a diverging run stops naming the step and the quantity", "[synthetic][kip]") {
-  const auto train = blobs(60, 3, 5);
+  const auto train = image_blobs(60, 3, 5);
   // An absurd rate: after the first step the support is ~1e38, its products with the targets overflow in float, and
   // the next loss is not finite. The guard stops before any update, so no non-finite support is ever kept.
   ds::KipOptions<float> opt{.images_per_class = 2, .steps = 10, .target_batch_size = 30, .lr = 1e38, .seed = 1};

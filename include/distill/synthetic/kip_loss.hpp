@@ -76,6 +76,7 @@ struct KipTargetPass {
   double d_log_temperature = 0;  //!< cross_entropy: ∂L/∂log τ
   std::size_t correct = 0;  //!< rows whose argmax prediction is the target's argmax
   Tensor<double> u;         //!< K_tsᵀ r  [n, C]
+  Tensor<double> r;         //!< ∂L/∂pred [m, C] (kip_residuals only; the streamed pass keeps it per block)
   Tensor<T> d_support;      //!< ∂L/∂X_s through K_ts (the support side), shape of X_s
 };
 
@@ -121,6 +122,46 @@ void kip_residual_rows(const double* k, std::size_t row0, std::size_t rows, std:
   }
   BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = rows, .a = k, .lda = n, .b = r, .ldb = c, .beta = 1.0,
                         .c = u, .ldc = c});
+}
+
+/// The m×n part from a formed K_ts [m, n] (in T): predictions, loss sums and u = K_tsᵀ r, keeping r ([m, C]) for
+/// ∂L/∂K_ts (kip_residual_gradient).
+template <class B>
+KipTargetPass<typename B::Scalar> kip_residuals(const Tensor<typename B::Scalar>& kts, const Tensor<typename B::Scalar>& yt,
+                                                const Tensor<double>& alpha, const KipObjective& objective) {
+  using BD = kernels::detail::rebind_scalar_t<B, double>;
+  const std::size_t m = kts.shape(0), n = kts.shape(1), c = alpha.shape(1);
+  const Tensor<double> kts_d = kts.template cast<double>();
+  KipTargetPass<typename B::Scalar> tp;
+  tp.u = Tensor<double>({n, c}, 0.0);
+  tp.r = Tensor<double>({m, c});
+  Tensor<double> pred({m, c});
+  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, objective, pred.data(), tp.r.data(), tp.u.data(), tp.sq,
+                        tp.d_log_temperature, tp.correct);
+  return tp;
+}
+
+/// ∂L/∂K_ts = r αᵀ [m, n], in T (each entry a sum of C products: no cancellation to fear).
+template <class B>
+Tensor<typename B::Scalar> kip_residual_gradient(const KipTargetPass<typename B::Scalar>& tp, const Tensor<double>& alpha) {
+  using T = typename B::Scalar;
+  const std::size_t m = tp.r.shape(0), n = alpha.shape(0), c = alpha.shape(1);
+  Tensor<T> g_ts = Tensor<T>::empty({m, n});
+  const Tensor<T> r_t = tp.r.template cast<T>(), alpha_t = alpha.template cast<T>();
+  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
+                  .c = g_ts.data(), .ldc = n});
+  return g_ts;
+}
+
+/// The loss, ∂L/∂log τ and the batch accuracy from a target pass's sums (the mean over m·C entries for MSE, over
+/// m rows for cross-entropy).
+template <std::floating_point T>
+KipLossGrad<T> kip_loss_of(const KipTargetPass<T>& tp, std::size_t m, std::size_t c, const KipObjective& objective) {
+  KipLossGrad<T> out;
+  out.loss = objective.kind == KipObjective::Kind::cross_entropy ? tp.sq / double(m) : 0.5 * tp.sq / double(m * c);
+  out.d_log_temperature = tp.d_log_temperature;
+  out.accuracy = double(tp.correct) / double(m);
+  return out;
 }
 
 /// Dot-product kernels: streamed over blocks of target rows (kernels/streamed_vjp.hpp), so K_ts and ∂L/∂K_ts are
@@ -174,20 +215,8 @@ KipTargetPass<typename B::Scalar> kip_target_pass_dense(const K& kernel, const T
                                                         const Tensor<typename B::Scalar>& xt,
                                                         const Tensor<typename B::Scalar>& yt,
                                                         const Tensor<double>& alpha, const KipObjective& objective) {
-  using T = typename B::Scalar;
-  using BD = kernels::detail::rebind_scalar_t<B, double>;
-  const std::size_t n = xs.shape(0), m = xt.shape(0), c = alpha.shape(1);
-  const Tensor<T> kts = kernel.template gram<B>(xt, xs);  // [m, n]
-  const Tensor<double> kts_d = kts.template cast<double>();
-  KipTargetPass<T> out;
-  out.u = Tensor<double>({n, c}, 0.0);
-  Tensor<double> pred({m, c}), r({m, c});
-  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, objective, pred.data(), r.data(), out.u.data(), out.sq,
-                        out.d_log_temperature, out.correct);
-  Tensor<T> g_ts = Tensor<T>::empty({m, n});
-  const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
-  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
-                  .c = g_ts.data(), .ldc = n});
+  KipTargetPass<typename B::Scalar> out = kip_residuals<B>(kernel.template gram<B>(xt, xs), yt, alpha, objective);
+  const auto g_ts = kip_residual_gradient<B>(out, alpha);
   out.d_support = kernel.template gram_vjp<B>(xt, xs, g_ts, kernels::VjpWrt::second).dx2;
   return out;
 }
@@ -250,23 +279,12 @@ KipLossGrad<typename B::Scalar> kip_loss_features(const K& kernel, const Tensor<
   // 2. the n×n solve, the m×n residuals, the loss and ∂L/∂y_s, ∂L/∂K_ss, ∂L/∂K_ts = r αᵀ
   const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
-  const Tensor<double> kts_d = kts.template cast<double>();
-  KipTargetPass<T> tp;
-  tp.u = Tensor<double>({n, c}, 0.0);
-  Tensor<double> pred({m, c}), r({m, c});
-  kip_residual_rows<BD>(kts_d.data(), 0, m, n, alpha, yt, m, objective, pred.data(), r.data(), tp.u.data(), tp.sq,
-                        tp.d_log_temperature, tp.correct);
-  KipLossGrad<T> out;
-  out.loss = objective.kind == KipObjective::Kind::cross_entropy ? tp.sq / double(m) : 0.5 * tp.sq / double(m * c);
-  out.d_log_temperature = tp.d_log_temperature;
-  out.accuracy = double(tp.correct) / double(m);
+  const KipTargetPass<T> tp = kip_residuals<B>(kts, yt, alpha, objective);
+  KipLossGrad<T> out = kip_loss_of(tp, m, c, objective);
   const Tensor<double> beta = chol.solve(tp.u);
   out.d_labels = beta.template cast<T>();
   const Tensor<T> g_ss = support_gram_gradient(alpha, beta, reg).template cast<T>();
-  Tensor<T> g_ts = Tensor<T>::empty({m, n});
-  const Tensor<T> r_t = r.template cast<T>(), alpha_t = alpha.template cast<T>();
-  B::gemm(Gemm<T>{.trans_b = true, .m = m, .n = n, .k = c, .a = r_t.data(), .lda = c, .b = alpha_t.data(), .ldb = c,
-                  .c = g_ts.data(), .ldc = n});
+  const Tensor<T> g_ts = kip_residual_gradient<B>(tp, alpha);
 
   // 3. back through the support features: ∂L/∂φ_s,q = G_tsᵀ φ_t,q + 2 G_ss φ_s,q
   out.d_support = Tensor<T>(xs.shape());
@@ -337,11 +355,7 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
     tp = detail::kip_target_pass_streamed<B>(kernel, xs, xt, yt, alpha, objective);
   else
     tp = detail::kip_target_pass_dense<B>(kernel, xs, xt, yt, alpha, objective);
-  KipLossGrad<T> out;
-  const bool ce = objective.kind == KipObjective::Kind::cross_entropy;
-  out.loss = ce ? tp.sq / double(m) : 0.5 * tp.sq / double(m * c);
-  out.d_log_temperature = tp.d_log_temperature;
-  out.accuracy = double(tp.correct) / double(m);
+  KipLossGrad<T> out = detail::kip_loss_of(tp, m, c, objective);
 
   // β = (K_ss + λI)⁻¹ K_tsᵀ r = ∂L/∂y_s
   const Tensor<double> beta = chol.solve(tp.u);
