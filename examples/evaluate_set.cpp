@@ -13,6 +13,7 @@
 //   evaluate_set a.npz b.npz --model convnet,lenet,mlp --runs 3        cross-architecture table
 //   evaluate_set a.npz --stored-objective ce --temperature 0.1 --json a_eval.json
 //   evaluate_set cifar_set.npz --data /data/cifar-10-batches-bin
+//   evaluate_set mnist_dm_ipc10.npz --dsa                             with DSA augmentation (DSA, DM, MTT papers)
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -24,6 +25,7 @@
 #include "distill/eval/protocol.hpp"
 #include "distill/io/distilled_set.hpp"
 #include "distill/io/json.hpp"
+#include "distill/synthetic/dsa.hpp"
 
 namespace dd = distill;
 namespace cli = distill::cli;
@@ -47,6 +49,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"mse", "ce"}));
   app.add_option("--temperature", opt.temperature, "--stored-objective ce: targets are softmax(labels / temperature)")
       ->check(CLI::PositiveNumber);
+  bool dsa = false;
+  std::string dsa_strategy = "auto";
+  app.add_flag("--dsa", dsa, "augment every training minibatch with per-image DSA (how the DSA, DM and MTT papers evaluate)");
+  app.add_option("--dsa-strategy", dsa_strategy, "--dsa: transforms joined by '_', or auto (no flip for one-channel data)");
   app.add_option("--json", json_path, "also write the table as JSON to this file (written atomically)");
   CLI11_PARSE(app, argc, argv);
   opt.protocol.seed = common.seed;
@@ -66,6 +72,10 @@ int main(int argc, char** argv) {
     }
     const auto test = cli::load_data_split(common.data, "test");
     const auto shape = cli::image_shape(test.images);
+    if (dsa) {
+      dsa_strategy = dsa_strategy == "auto" ? dd::synthetic::default_dsa_strategy(shape[0]) : dsa_strategy;
+      opt.protocol.augment = dd::synthetic::Dsa{dsa_strategy}.augmentation<float>();
+    }
     for (std::size_t i = 0; i < sets.size(); ++i) {
       const auto& s = sets[i];
       dd::eval::check_set_matches(s, test, paths[i]);
@@ -81,6 +91,7 @@ int main(int argc, char** argv) {
           return std::string(t);
         }() + ")";
     std::printf("protocol: %s; %s backend\n", cli::describe_protocol(opt.protocol).c_str(), std::string(B::name).c_str());
+    if (dsa) std::printf("augmentation: DSA '%s', per image\n", dsa_strategy.c_str());
     for (const auto& m : models) std::printf("model %s: %s\n", m.c_str(), cli::describe_model(m, model_options, shape, test.num_classes).c_str());
     std::printf("\n");
 
@@ -122,6 +133,7 @@ int main(int argc, char** argv) {
     if (!json_path.empty()) {
       auto j = cli::options_json(common);
       j.add("protocol", cli::protocol_json(opt.protocol)).add("stored_objective", stored);
+      if (dsa) j.add("dsa", dsa_strategy);
       if (opt.stored == dd::eval::StoredObjective::cross_entropy) j.add("temperature", opt.temperature);
       dd::io::JsonObject model_json;
       for (const auto& m : models) model_json.add(m, cli::model_json(m, model_options));
