@@ -9,9 +9,13 @@
  * every method (one header each).
  */
 
+#include "distill/coreset/cal.hpp"
 #include "distill/coreset/concepts.hpp"
 #include "distill/coreset/craig.hpp"
+#include "distill/coreset/deepfool.hpp"
 #include "distill/coreset/forgetting.hpp"
+#include "distill/coreset/gradmatch.hpp"
+#include "distill/coreset/glister.hpp"
 #include "distill/coreset/grand.hpp"
 #include "distill/coreset/herding.hpp"
 #include "distill/coreset/importance.hpp"

@@ -95,6 +95,17 @@ TEST_CASE("KCenterGreedy: exact indices of the naive algorithm, per class and gl
     REQUIRE(g.size() == 18);
     const auto pool = all(90);
     CHECK(g.indices == naive_k_center(x, pool, 18, g.indices[0]));
+    // The default first centre is the point nearest the mean; FirstCentre::random draws it from the seed.
+    std::vector<double> mu(16, 0.0);
+    for (std::size_t j = 0; j < 90; ++j)
+      for (std::size_t q = 0; q < 16; ++q) mu[q] += x[j][q] / 90.0;
+    std::size_t nearest = 0;
+    for (std::size_t j = 1; j < 90; ++j)
+      if (dist2(x[j], mu) < dist2(x[nearest], mu)) nearest = j;
+    CHECK(g.indices[0] == nearest);
+    const auto r = cs::KCenterGreedy{.seed = 3, .first = cs::FirstCentre::random}.select(view, {.fraction = 0.2});
+    CHECK(r.indices == naive_k_center(x, pool, 18, r.indices[0]));
+    CHECK(r.indices == cs::KCenterGreedy{.seed = 3, .first = cs::FirstCentre::random}.select(view, {.fraction = 0.2}).indices);
     cs::StreamStats pruned, full;
     const auto unpruned = cs::KCenterGreedy{.seed = 3, .prune = false}.select(view, {.fraction = 0.2}, &full);
     CHECK(cs::KCenterGreedy{.seed = 3}.select(view, {.fraction = 0.2}, &pruned).indices == unpruned.indices);

@@ -26,6 +26,10 @@ static_assert(cs::Selector<cs::Importance>);
 static_assert(cs::Selector<cs::Craig>);
 static_assert(cs::Selector<cs::FacilityLocation>);
 static_assert(cs::Selector<cs::GraphCut>);
+static_assert(cs::Selector<cs::GradMatch>);
+static_assert(cs::Selector<cs::Cal>);
+static_assert(cs::Selector<cs::Glister>);
+static_assert(cs::Selector<cs::DeepFool>);
 static_assert(!cs::Selector<int>);
 struct NoName {
   template <class T>

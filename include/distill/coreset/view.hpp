@@ -16,6 +16,8 @@
  *                       inputs() = [H, 1] [N, F + 1] (never the N × K(F+1) matrix, never per-sample autodiff)
  *   dynamics()          per-example correctness of the proxy's prediction at the end of every epoch [E][N],
  *                       recorded by a training callback (forgetting events)
+ *   input_jacobian()    the proxy's logits of a batch and their gradients w.r.t. the input, through the tape
+ *                       (DeepFool)
  *
  * The proxy (any nn::Model; features() needed for the embedding and the gradients) is trained with eval::train on
  * the data standardised per channel, with the protocol's SGD for proxy_epochs epochs; net r starts from
@@ -176,6 +178,22 @@ class SelectionView {
     DISTILL_REQUIRE_MODEL(M, BB, "distill::coreset::SelectionView");
     has_features_ = nn::HasFeatures<M, BB>;
     train_ = [proxy](SelectionView& v, std::size_t net) { return v.template train_proxy<BB>(proxy, net); };
+    jacobian_ = [proxy](SelectionView& v, const Tensor<T>& x, Tensor<T>& logits, std::vector<Tensor<T>>& jac) {
+      // One forward pass on a tape with x as the variable; then ∂(Σ_i z_ik)/∂x for each class k, which is each row's
+      // own ∂z_ik/∂x_i because the examples of a batch do not interact (per-sample normalisation only).
+      ad::Tape<BB> tape;
+      const auto theta = nn::constants<BB>(v.proxy(0).params);
+      const ad::Var<BB> xv = tape.variable(x.clone());
+      const ad::Var<BB> z = proxy.template forward<BB>(theta, xv);
+      logits = z.value().clone();
+      const std::size_t n = z.shape(0), k = z.shape(1);
+      jac.clear();
+      for (std::size_t c = 0; c < k; ++c) {
+        Tensor<T> seed(Shape{n, k});
+        for (std::size_t i = 0; i < n; ++i) seed[i * k + c] = T(1);
+        jac.push_back(ad::grad(z, std::vector<ad::Var<BB>>{xv}, {}, ad::Var<BB>(seed))[0].value().clone());
+      }
+    };
   }
 
   const LabeledData<T>& data() const { return data_; }
@@ -249,6 +267,16 @@ class SelectionView {
     return out;
   }
 
+  /**
+   * Proxy 0's logits z = forward(θ, x) [n, K] of a batch x (in the standardised space of standardized()) and their
+   * input gradients through the tape: jac[k] = ∂z_·k/∂x, each [n, ...] like x (DeepFool).
+   */
+  void input_jacobian(const Tensor<T>& x, Tensor<T>& logits, std::vector<Tensor<T>>& jac) {
+    DISTILL_CHECK(has_proxy(), "SelectionView::input_jacobian(): this selector needs a proxy model; build the view as "
+                               "SelectionView(data, model, options)");
+    jacobian_(*this, x, logits, jac);
+  }
+
   //! Correctness of proxy 0's prediction of each example at the end of each epoch, [epoch][N].
   const std::vector<std::vector<std::uint8_t>>& dynamics() { return proxy(0).correct; }
 
@@ -291,6 +319,7 @@ class SelectionView {
   ViewOptions opt_;
   bool has_features_ = false;
   std::function<ProxyRun<T>(SelectionView&, std::size_t)> train_;
+  std::function<void(SelectionView&, const Tensor<T>&, Tensor<T>&, std::vector<Tensor<T>>&)> jacobian_;
   std::optional<LabeledData<T>> standardized_;
   std::optional<detail::RowStore> pixels_, embedding_rows_;
   std::optional<Tensor<T>> probabilities_;
