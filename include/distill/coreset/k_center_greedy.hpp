@@ -124,7 +124,12 @@ enum class FirstCentre {
 struct KCenterGreedy {
   std::uint64_t seed = 0;  //!< FirstCentre::random: draws each pool's first centre
   FirstCentre first = FirstCentre::nearest_mean;
-  bool prune = true;       //!< exact triangle-inequality pruning (false: read every row at every step)
+  /**
+   * Exact triangle-inequality pruning (true) or every row read at every step (false, the default). Measured on MNIST's
+   * 784-d pixels, 600 of 60,000: pruning skips only 5 % of the rows and its per-row test makes the pass 20 % slower
+   * (bench_coreset); it pays where distances are less concentrated (low-dimensional embeddings).
+   */
+  bool prune = false;
 
   std::string name() const { return "k_center_greedy"; }
 
