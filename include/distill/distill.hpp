@@ -11,6 +11,7 @@
 #include "distill/autodiff.hpp"
 #include "distill/callbacks.hpp"
 #include "distill/core.hpp"
+#include "distill/coreset.hpp"
 #include "distill/eval.hpp"
 #include "distill/frame.hpp"
 #include "distill/io.hpp"
