@@ -5,6 +5,7 @@
 
 // Dataset distillation: unrolled gradient descent (Wang et al. 2018), KIP and Label Solve (Nguyen et al. 2021).
 #include "distill/synthetic/augment.hpp"
+#include "distill/synthetic/dc.hpp"
 #include "distill/synthetic/dm.hpp"
 #include "distill/synthetic/dsa.hpp"
 #include "distill/synthetic/kip.hpp"
