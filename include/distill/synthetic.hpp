@@ -8,6 +8,7 @@
 #include "distill/synthetic/dc.hpp"
 #include "distill/synthetic/dm.hpp"
 #include "distill/synthetic/dsa.hpp"
+#include "distill/synthetic/frepo.hpp"
 #include "distill/synthetic/kip.hpp"
 #include "distill/synthetic/kip_loss.hpp"
 #include "distill/synthetic/label_solve.hpp"
