@@ -86,8 +86,8 @@ int main(int argc, char** argv) {
   app.add_option("--features", a.features, "what geometric methods measure distances on: pixels, or embedding (the proxy's "
                                            "penultimate features)")
       ->check(CLI::IsMember({"pixels", "embedding"}));
-  app.add_option("--proxy", a.proxy, "proxy network: convnet (ConvNet-3 of width --proxy-width), lenet or mlp (784-1024-10... "
-                                     "as --model mlp with one hidden layer of 256)")
+  app.add_option("--proxy", a.proxy, "proxy network: convnet (ConvNet-3 of width --proxy-width), lenet, or mlp (one hidden ReLU "
+                                     "layer of 256)")
       ->check(CLI::IsMember(cli::model_names));
   app.add_option("--proxy-width", a.proxy_width, "convnet proxy: channels per block")->check(CLI::PositiveNumber);
   app.add_option("--proxy-epochs", a.proxy_epochs, "epochs of proxy training on the whole training split")->check(CLI::PositiveNumber);
