@@ -34,6 +34,13 @@ struct Args {
   std::filesystem::path resume;
 };
 
+// The first and last step of a fit (on_begin sees the step a checkpoint resumes from).
+struct StepCounter {
+  std::size_t first = 0, last = 0;
+  void on_begin(dd::callbacks::TrainingState& s) { first = last = s.step; }
+  void on_end(dd::callbacks::TrainingState& s) { last = s.step; }
+};
+
 template <class B>
 int distill_with(dd::synthetic::DmOptions options, const Args& a, const cli::CommonOptions& common,
                  const dd::io::DataSplits<float>& data) {
@@ -51,12 +58,14 @@ int distill_with(dd::synthetic::DmOptions options, const Args& a, const cli::Com
   const cli::Stopwatch clock;
   dd::synthetic::Dm<dd::nn::ConvNet, B> dm{net, options};
   dd::callbacks::Checkpoint saver{.path = a.checkpoint, .every = a.checkpoint_every};
+  StepCounter steps;  // a resumed run does only the iterations after its checkpoint
   dd::io::DistilledSet<float> result;
-  if (a.checkpoint.empty()) result = a.quiet ? dm.fit(train) : dm.fit(train, dd::callbacks::ProgressBar{});
-  else result = a.quiet ? dm.fit(train, saver) : dm.fit(train, dd::callbacks::ProgressBar{}, saver);
+  if (a.checkpoint.empty()) result = a.quiet ? dm.fit(train, steps) : dm.fit(train, steps, dd::callbacks::ProgressBar{});
+  else result = a.quiet ? dm.fit(train, steps, saver) : dm.fit(train, steps, dd::callbacks::ProgressBar{}, saver);
   const double seconds = clock.seconds();
-  std::printf("%zu iterations in %.1f s (%.3f s/iteration, this run)\n", options.iterations, seconds,
-              options.iterations ? seconds / double(options.iterations) : 0.0);
+  const std::size_t done = steps.last - steps.first;
+  std::printf("iterations %zu to %zu in %.1f s (%.3f s/iteration)\n", steps.first, steps.last, seconds,
+              done ? seconds / double(done) : 0.0);
 
   result.options_json = cli::options_json(common).add("net_width", a.net_width).add("dm", options.to_json()).str();
   dd::io::save_distilled(a.out + ".npz", result);
