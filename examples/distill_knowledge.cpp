@@ -11,7 +11,9 @@
 //                                                   bias of class 3 (206 / 133 on 3s → 109 / 14)
 //   ... --transfer-fraction 0.03 [--student hard]   3 % of the training set, soft against hard labels
 //   distill_knowledge --teacher-in teacher.npz --student none --relabel kip.npz --relabel-out kip_soft.npz
-//       the set's images with the teacher's soft labels; then `evaluate_set kip.npz kip_soft.npz`
+//       the set's images with the teacher's soft labels; then `evaluate_set kip.npz kip_soft.npz` (MSE on the
+//       probabilities), or with --log-labels `evaluate_set ... --stored-objective ce --temperature 1` (cross-entropy
+//       against exactly the teacher's probabilities)
 //   --checkpoint run.npz [--resume run.npz]          checkpoint / resume the student's training
 //
 // Images are raw pixels in [0, 1] (not standardised). Training is SGD with momentum 0.9 and a cosine decay of the
@@ -46,6 +48,7 @@ struct Args {
   long drop_class = -1;
   // soft labels for a distilled set
   std::string relabel, relabel_out;
+  bool log_labels = false;
   bool progress = true;
 };
 
@@ -140,7 +143,7 @@ int run(const Args& a, const cli::CommonOptions& common) {
   // ---- soft labels for a distilled set ----
   if (!a.relabel.empty()) {
     const auto set = dd::io::load_distilled<float>(a.relabel);
-    const auto soft = kd::relabel_with_teacher<B>(set, teacher, tparams, a.temperature);
+    const auto soft = kd::relabel_with_teacher<B>(set, teacher, tparams, {.temperature = a.temperature, .log_probabilities = a.log_labels});
     dd::io::save_distilled(a.relabel_out, soft);
     std::size_t agree = 0;
     const auto hard = set.hard_labels(), now = soft.hard_labels();
@@ -230,6 +233,8 @@ int main(int argc, char** argv) {
   app.add_option("--resume", a.resume, "continue the student's training from a checkpoint (same options)");
   app.add_option("--relabel", a.relabel, "a distilled-set .npz to relabel with the teacher's soft labels at --temperature");
   app.add_option("--relabel-out", a.relabel_out, "where to write the relabelled set (.npz)");
+  app.add_flag("--log-labels", a.log_labels,
+               "store log-probabilities (for evaluate_set --stored-objective ce --temperature 1) instead of probabilities");
   app.add_flag("!--no-progress", a.progress, "no progress bar");
   CLI11_PARSE(app, argc, argv);
 

@@ -219,13 +219,23 @@ TEMPLATE_TEST_CASE("relabel_with_teacher: the set's images with softmax(teacher(
                                    .method = "kip"};
   for (std::size_t i = 0; i < 6; ++i) set.labels[i] = T(raw.labels[i]);
   for (auto& v : set.images) v = (v - T(0.25)) / T(2);
-  const auto soft = kd::relabel_with_teacher<B>(set, teacher, tp, 4.0);
+  const auto soft = kd::relabel_with_teacher<B>(set, teacher, tp, {.temperature = 4});
   REQUIRE(soft.labels.shape() == Shape{6, 3});
   CHECK(soft.method == "kip+soft_labels");
   CHECK(std::equal(soft.images.begin(), soft.images.end(), set.images.begin()));
   const Tensor<T> expected = kd::soft_targets<B>(kd::logits_of<B>(teacher, tp, raw.images), 4.0);
   for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::abs(double(soft.labels[i] - expected[i])) < 1e-5);
-  CHECK_THROWS_WITH(kd::relabel_with_teacher<B>(set, nn::Mlp{.widths = {16, 4}}, nn::Mlp{.widths = {16, 4}}.template init<B>(rng), 1.0),
+  // Log-probabilities: evaluate_set's cross-entropy protocol at temperature 1 recovers the same targets.
+  const auto logs = kd::relabel_with_teacher<B>(set, teacher, tp, {.temperature = 4, .log_probabilities = true});
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::abs(std::exp(double(logs.labels[i])) - double(expected[i])) < 1e-5);
+  // A teacher trained on standardised inputs gets them in its own space: (x - 0.5) / 0.25.
+  const auto own = kd::relabel_with_teacher<B>(set, teacher, tp, {.temperature = 4, .teacher_mean = Tensor<T>(Shape{1}, T(0.5)),
+                                                                  .teacher_stddev = Tensor<T>(Shape{1}, T(0.25))});
+  Tensor<T> standardised = raw.images.clone();
+  for (auto& v : standardised) v = (v - T(0.5)) / T(0.25);
+  const Tensor<T> expected_own = kd::soft_targets<B>(kd::logits_of<B>(teacher, tp, standardised), 4.0);
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(std::abs(double(own.labels[i] - expected_own[i])) < 1e-5);
+  CHECK_THROWS_WITH(kd::relabel_with_teacher<B>(set, nn::Mlp{.widths = {16, 4}}, nn::Mlp{.widths = {16, 4}}.template init<B>(rng)),
                     Catch::Contains("the teacher returns 4 logits per image but the set has 3 classes"));
 }
 

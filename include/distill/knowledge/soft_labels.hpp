@@ -51,35 +51,49 @@ Tensor<T> map_channels(const Tensor<T>& x, const Tensor<T>& mean, const Tensor<T
 }
 }  // namespace detail
 
+/// What relabel_with_teacher() writes.
+template <std::floating_point T = float>
+struct RelabelOptions {
+  double temperature = 1;  //!< T of softmax(teacher(x) / T)
+  /**
+   * Store log softmax(z / T) instead of the probabilities. evaluate_set's cross-entropy protocol trains against
+   * softmax(labels / τ), so with τ = 1 these labels give exactly the teacher's probabilities as targets
+   * (`evaluate_set --stored-objective ce --temperature 1`); probabilities suit its MSE protocol.
+   */
+  bool log_probabilities = false;
+  Tensor<T> teacher_mean{};    //!< the teacher's input space: per-channel mean (empty: raw pixels)
+  Tensor<T> teacher_stddev{};  //!< and standard deviation (empty: 1)
+};
+
 /**
  * The set relabelled with the teacher's temperature-T probabilities (file comment); images, statistics, step sizes
  * and extra arrays are kept, `method` gets a "+soft_labels" suffix and options_json records the teacher's
- * temperature and the original method.
+ * temperature, the label form and the original method.
  * @tparam B the backend (default: DefaultBackend<T>)
- * @param teacher_mean, teacher_stddev  the per-channel statistics of the teacher's input space (empty: raw pixels)
  * @throw invalid_argument when the set is invalid or empty, the temperature is not positive, or the teacher's
  *        logits do not have the set's class count
  */
 template <class B = void, class M, std::floating_point T>
 io::DistilledSet<T> relabel_with_teacher(const io::DistilledSet<T>& set, const M& teacher, const nn::Params<T>& params,
-                                         double temperature, const Tensor<T>& teacher_mean = {},
-                                         const Tensor<T>& teacher_stddev = {}) {
+                                         const RelabelOptions<T>& o = {}) {
+  using BB = detail::backend_or_default<B, T>;
   set.validate("knowledge::relabel_with_teacher()");
   DISTILL_CHECK(set.size() > 0, "knowledge::relabel_with_teacher(): the set is empty");
   const Tensor<T> raw = detail::map_channels(set.images, set.mean, set.stddev, true, "knowledge::relabel_with_teacher()");
   const Tensor<T> input =
-      detail::map_channels(raw, teacher_mean, teacher_stddev, false, "knowledge::relabel_with_teacher()");
-  const Tensor<T> z = logits_of<B>(teacher, params, input);
+      detail::map_channels(raw, o.teacher_mean, o.teacher_stddev, false, "knowledge::relabel_with_teacher()");
+  const Tensor<T> z = logits_of<BB>(teacher, params, input);
   DISTILL_CHECK(z.shape(1) == set.classes(), "knowledge::relabel_with_teacher(): the teacher returns ", z.shape(1),
                 " logits per image but the set has ", set.classes(), " classes");
   io::DistilledSet<T> out = set;
   out.images = set.images.clone();
-  out.labels = soft_targets<B>(z, temperature);
+  out.labels = o.log_probabilities ? log_softmax_at(ad::Var<BB>(z), o.temperature).value() : soft_targets<BB>(z, o.temperature);
   out.num_classes = z.shape(1);
   out.method = set.method + "+soft_labels";
   out.options_json = io::JsonObject{}
                          .add("relabelled_by", "knowledge::relabel_with_teacher")
-                         .add("temperature", temperature)
+                         .add("temperature", o.temperature)
+                         .add("labels", o.log_probabilities ? "log_probabilities" : "probabilities")
                          .add("original_method", set.method)
                          .str();
   return out;
