@@ -162,7 +162,7 @@ class ConvNet(nn.Module):
         self.classifier = nn.Linear(width * s * s, classes)
 
     def embed(self, x):
-        return self.features(x).view(x.size(0), -1)
+        return self.features(x).reshape(x.size(0), -1)
 
 
 def main():
