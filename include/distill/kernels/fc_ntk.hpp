@@ -36,6 +36,7 @@
 #include <cstddef>
 #include <limits>
 #include <numbers>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,7 @@
 #include "distill/core/tensor.hpp"
 #include "distill/kernels/concepts.hpp"
 #include "distill/kernels/detail/dot_product.hpp"
+#include "distill/kernels/detail/fc_ntk_math.hpp"
 #include "distill/kernels/detail/simd.hpp"
 
 namespace distill::kernels {
@@ -65,7 +67,7 @@ struct FcNtk {
   double bias_var = 0.0;          //!< σ_b²
   KernelKind kind = KernelKind::ntk;
 
-  static constexpr std::size_t max_depth = 32;
+  static constexpr std::size_t max_depth = detail::fc_ntk_math::max_depth;
 
   /**
    * The Gram matrix K(X1, X2).
@@ -174,9 +176,19 @@ struct FcNtk {
       for (; j < n; ++j) forward_lanes<T, 1>(i, j, row + j);
     }
 
-    /// N packs of V starting at column j (pack u covers columns j + u·|V|).
+    /// The tables as the shared per-entry math (detail/fc_ntk_math.hpp) takes them.
+    detail::fc_ntk_math::Params<T> params() const {
+      return {depth, w, b, inv_d, ntk, r1.data(), ir1.data(), r2.data(), ir2.data(), n1, n2, dq.data()};
+    }
+
+    /// N packs of V starting at column j (pack u covers columns j + u·|V|). One scalar entry runs the shared
+    /// host/device function, the very code of the CUDA kernels.
     template <class V, std::size_t N>
     void forward_lanes(std::size_t i, std::size_t j, T* out) const {
+      if constexpr (std::is_same_v<V, T> && N == 1) {
+        *out = detail::fc_ntk_math::forward(params(), i, j, *out);
+        return;
+      }
       using L = detail::Lanes<V>;
       constexpr std::size_t lanes = L::size;
       std::array<V, N> k, th;
@@ -215,6 +227,12 @@ struct FcNtk {
     template <class V, std::size_t N>
     double backward_lanes(std::size_t i, std::size_t j, const T* dot, const T* gin, T* p, T* r2_out,
                           std::size_t first_lane = 0) const {
+      if constexpr (std::is_same_v<V, T> && N == 1) {
+        const auto grad = detail::fc_ntk_math::backward(params(), i, j, *dot, *gin);
+        *p = grad.dot;
+        *r2_out = grad.n2;
+        return double(grad.n1);
+      }
       using L = detail::Lanes<V>;
       constexpr std::size_t lanes = L::size;
       // Forward again, keeping what the backward pass needs per layer.
