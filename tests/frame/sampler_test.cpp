@@ -46,6 +46,14 @@ TEST_CASE("ClassBalancedSampler: balanced batches without repeats, per-class dra
   const auto picks = sampler.per_class(c, 5);
   for (std::size_t k = 0; k < 15; ++k) CHECK(std::size_t(data.labels[picks[k]]) == k / 5);
   CHECK_THROWS_WITH(sampler.per_class(c, 6, "Kip::fit()"), Catch::Contains("Kip::fit(): class 0 has 5 examples"));
+  // One class's random batch: distinct members of that class; the whole class, shuffled, when it is smaller.
+  const auto three = sampler.of_class_random(c, 1, 3);
+  REQUIRE(three.size() == 3);
+  CHECK(std::set<std::size_t>(three.begin(), three.end()).size() == 3);
+  for (auto i : three) CHECK(data.labels[i] == 1);
+  auto all = sampler.of_class_random(c, 2, 50);
+  std::sort(all.begin(), all.end());
+  CHECK(all == sampler.of_class(2));
 }
 
 TEST_CASE("ShuffledBatches: each pass visits every example once; drop_last; any step directly", "[frame]") {

@@ -61,6 +61,17 @@ class ClassBalancedSampler {
   }
 
   /**
+   * min(k, |class c|) distinct random examples of class c (all of them, shuffled, when the class is smaller), for
+   * methods that take one real batch per class.
+   */
+  std::vector<std::size_t> of_class_random(Rng& rng, std::size_t c, std::size_t k) const {
+    std::vector<std::size_t> out;
+    out.reserve(k);
+    draw(rng, c, std::min(by_class_.at(c).size(), k), out);
+    return out;
+  }
+
+  /**
    * A batch of m examples, m / C of every class (the first m mod C classes one more), drawn without replacement
    * within each class, class 0's first. A class smaller than its share gives all it has, so the batch may be
    * smaller than m.

@@ -47,6 +47,7 @@
 #include "distill/nn/losses.hpp"
 #include "distill/nn/optimizers.hpp"
 #include "distill/nn/params.hpp"
+#include "distill/synthetic/class_major.hpp"
 #include "distill/synthetic/dsa.hpp"
 
 namespace distill::synthetic {
@@ -186,10 +187,8 @@ class Dc {
     DISTILL_CHECK(classes > 0 && images.rank() == 4 && images.shape(0) % classes == 0 && draws.size() == classes,
                   "Dc::loss_and_grad(): images ", show(images.shape()), " do not split into ", classes, " classes, or ",
                   draws.size(), " DSA draws for ", classes, " classes");
-    const std::size_t ipc = images.shape(0) / classes, per = images.size() / images.shape(0);
+    const std::size_t ipc = images.shape(0) / classes;
     LossAndGrad out{0.0, Tensor<T>(images.shape())};
-    Shape one_class = images.shape();
-    one_class[0] = ipc;
     for (std::size_t c = 0; c < classes; ++c) {
       // the real gradient: a constant
       std::vector<Tensor<T>> real_grad;
@@ -204,15 +203,12 @@ class Dc {
       // the synthetic gradient, recorded, so the distance differentiates through it to the images
       ad::Tape<B> tape;
       const auto p = nn::variables(tape, theta);
-      Tensor<T> mine = Tensor<T>::empty(one_class);
-      std::copy_n(images.data() + c * ipc * per, ipc * per, mine.data());
-      const ad::Var<B> s = tape.variable(mine);
+      const ad::Var<B> s = tape.variable(detail::class_rows(images, c, ipc));
       const auto loss = nn::cross_entropy(model_.template forward<B>(p, dsa.template apply<B>(s, draws[c])),
                                           std::vector<std::int64_t>(ipc, std::int64_t(c)));
       const auto gs = ad::grad(loss, p, {.create_graph = true});
       const ad::Var<B> d = gradient_distance(gs, real_grad);
-      const Tensor<T> g = ad::grad(d, s).value();
-      std::copy_n(g.data(), g.size(), out.grad.data() + c * ipc * per);
+      detail::set_class_rows(out.grad, c, ad::grad(d, s).value());
       out.loss += double(d.item());
     }
     return out;
@@ -240,17 +236,8 @@ class Dc {
     const auto [outer, inner] = resolved.loops();
     const frame::ClassBalancedSampler sampler(data);
 
-    Shape shape = data.images.shape();
-    shape[0] = n;
-    Rng init_rng = frame::stream_rng(options_.seed, frame::Stream::init);
-    Tensor<T> xs = Tensor<T>::empty(shape);
-    if (options_.init == DcInit::real) {
-      frame::gather_rows(data.images, sampler.per_class(init_rng, ipc, where), xs);
-    } else {
-      for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = T(init_rng.normal());
-    }
-    std::vector<std::int64_t> labels(n);
-    for (std::size_t i = 0; i < n; ++i) labels[i] = std::int64_t(i / ipc);
+    Tensor<T> xs = detail::initial_class_major(data, sampler, ipc, options_.init == DcInit::real, options_.seed, where);
+    const std::vector<std::int64_t> labels = detail::class_major_labels(ipc, classes);
 
     nn::Sgd sgd{.lr = options_.lr_img, .momentum = options_.momentum_img};
     nn::Sgd::State<T> sgd_state;
@@ -258,9 +245,7 @@ class Dc {
     ckpt.add("images", xs).add("sgd_images", sgd_state);
     ckpt.set_options_json(resolved.to_json().str());
 
-    std::vector<Tensor<T>> real(classes);
-    std::vector<DsaDraw> draws(classes);
-    std::vector<std::size_t> picks;
+    detail::ClassBatches<T> batches;
     Tensor<T> batch;
     auto step = [&](frame::StepContext& ctx) {
       nn::Params<T> theta = model_.template init<B>(ctx.rng);
@@ -269,15 +254,8 @@ class Dc {
       double total = 0;
       for (std::size_t k = 0; k < outer; ++k) {
         // 1. match: per class a real batch and one siamese draw
-        for (std::size_t c = 0; c < classes; ++c) {
-          const auto& pool = sampler.of_class(c);
-          const std::size_t b = std::min(options_.batch_real, pool.size());
-          picks.assign(pool.begin(), pool.end());
-          for (std::size_t j = 0; j < b; ++j) std::swap(picks[j], picks[j + ctx.rng.uniform_int(picks.size() - j)]);
-          frame::gather_rows(data.images, std::span<const std::size_t>(picks.data(), b), real[c]);
-          draws[c] = dsa.draw(ctx.rng, h, w);
-        }
-        auto lg = loss_and_grad(theta, xs, real, dsa, draws);
+        batches.draw(data, sampler, options_.batch_real, dsa, ctx.rng);
+        auto lg = loss_and_grad(theta, xs, batches.real, dsa, batches.draws);
         ctx.require_finite("the gradient-matching loss", lg.loss);
         ctx.require_finite("the gradient w.r.t. the images", lg.grad);
         sgd.step(sgd_state, {&xs}, {&lg.grad}, sgd.lr * ctx.lr_factor);
@@ -315,16 +293,7 @@ class Dc {
                                              .on_divergence = options_.on_divergence},
                           ckpt, step, callbacks...);
 
-    io::DistilledSet<T> out;
-    out.images = xs;
-    out.labels = Tensor<T>({n});
-    for (std::size_t i = 0; i < n; ++i) out.labels[i] = T(labels[i]);
-    out.mean = prepared.norm.mean;
-    out.stddev = prepared.norm.stddev;
-    out.num_classes = classes;
-    out.method = dsa.empty() ? "dc" : "dsa";
-    out.options_json = resolved.to_json().str();
-    return out;
+    return detail::class_major_set(std::move(xs), ipc, prepared, dsa.empty() ? "dc" : "dsa", resolved.to_json().str());
   }
 
  private:

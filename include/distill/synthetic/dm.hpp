@@ -45,6 +45,7 @@
 #include "distill/nn/concepts.hpp"
 #include "distill/nn/optimizers.hpp"
 #include "distill/nn/params.hpp"
+#include "distill/synthetic/class_major.hpp"
 #include "distill/synthetic/dsa.hpp"
 
 namespace distill::synthetic {
@@ -136,24 +137,19 @@ class Dm {
     DISTILL_CHECK(classes > 0 && images.rank() == 4 && images.shape(0) % classes == 0 && draws.size() == classes,
                   "Dm::loss_and_grad(): images ", show(images.shape()), " do not split into ", classes,
                   " classes, or ", draws.size(), " DSA draws for ", classes, " classes");
-    const std::size_t ipc = images.shape(0) / classes, per = images.size() / images.shape(0);
+    const std::size_t ipc = images.shape(0) / classes;
     const auto params = nn::constants<B>(theta);
     LossAndGrad out{0.0, Tensor<T>(images.shape())};
-    Shape one_class = images.shape();
-    one_class[0] = ipc;
     for (std::size_t c = 0; c < classes; ++c) {
       // The real side: a forward pass without a tape, averaged over the batch.
       const Tensor<T> target = mean_embedding(params, dsa.apply(real_of_class[c], draws[c]));
       // The synthetic side: this class's images on a tape of their own.
       ad::Tape<B> tape;
-      Tensor<T> mine = Tensor<T>::empty(one_class);
-      std::copy_n(images.data() + c * ipc * per, ipc * per, mine.data());
-      const ad::Var<B> s = tape.variable(mine);
+      const ad::Var<B> s = tape.variable(detail::class_rows(images, c, ipc));
       const ad::Var<B> f = model_.template features<B>(params, dsa.template apply<B>(s, draws[c]));
       const ad::Var<B> diff = ad::sub(ad::mean(f, {0}), ad::Var<B>(target));
       const ad::Var<B> loss = ad::sum(ad::mul(diff, diff));
-      const Tensor<T> g = ad::grad(loss, s).value();
-      std::copy_n(g.data(), g.size(), out.grad.data() + c * ipc * per);
+      detail::set_class_rows(out.grad, c, ad::grad(loss, s).value());
       out.loss += double(loss.item());
     }
     return out;
@@ -177,27 +173,18 @@ class Dm {
     const auto prepared =
         frame::prepare_training_set(train, options_.standardize, options_.init == DmInit::real ? ipc : 1, where);
     const LabeledData<T> data{frame::as_nchw(prepared.data.images), prepared.data.labels, prepared.data.num_classes};
-    const std::size_t classes = data.num_classes, n = ipc * classes;
-    const std::size_t h = data.images.shape(2), w = data.images.shape(3);
+    const std::size_t classes = data.num_classes;
     DmOptions resolved = options_;
     if (resolved.dsa_strategy == "auto") resolved.dsa_strategy = default_dsa_strategy(data.images.shape(1));
     const Dsa dsa{resolved.dsa_strategy, resolved.dsa_params};
     const frame::ClassBalancedSampler sampler(data);
 
     // 2. the initial images: ipc random real images per class (or noise)
-    Shape shape = data.images.shape();
-    shape[0] = n;
-    Rng init_rng = frame::stream_rng(options_.seed, frame::Stream::init);
-    Tensor<T> xs = Tensor<T>::empty(shape);
-    if (options_.init == DmInit::real) {
-      frame::gather_rows(data.images, sampler.per_class(init_rng, ipc, where), xs);
-    } else {
-      for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = T(init_rng.normal());
-    }
+    Tensor<T> xs = detail::initial_class_major(data, sampler, ipc, options_.init == DmInit::real, options_.seed, where);
     {  // the model must take these images: fail here, with its own message, not inside the first step
       Rng probe = frame::stream_rng(options_.seed, frame::Stream::init, 1);
       const auto theta = model_.template init<B>(probe);
-      Shape one = shape;
+      Shape one = xs.shape();
       one[0] = 1;
       (void)model_.template features<B>(nn::constants<B>(theta), ad::Var<B>(Tensor<T>(one)));
     }
@@ -209,20 +196,11 @@ class Dm {
     ckpt.set_options_json(resolved.to_json().str());
 
     // 3. each iteration: a fresh network; per class a real batch and one siamese DSA draw; one SGD step
-    std::vector<Tensor<T>> real(classes);
-    std::vector<DsaDraw> draws(classes);
-    std::vector<std::size_t> picks;
+    detail::ClassBatches<T> batches;
     auto step = [&](frame::StepContext& ctx) {
       const nn::Params<T> theta = model_.template init<B>(ctx.rng);
-      for (std::size_t c = 0; c < classes; ++c) {
-        const auto& pool = sampler.of_class(c);
-        const std::size_t b = std::min(options_.batch_real, pool.size());
-        picks.assign(pool.begin(), pool.end());
-        for (std::size_t j = 0; j < b; ++j) std::swap(picks[j], picks[j + ctx.rng.uniform_int(picks.size() - j)]);
-        frame::gather_rows(data.images, std::span<const std::size_t>(picks.data(), b), real[c]);
-        draws[c] = dsa.draw(ctx.rng, h, w);
-      }
-      auto lg = loss_and_grad(theta, xs, real, dsa, draws);
+      batches.draw(data, sampler, options_.batch_real, dsa, ctx.rng);
+      auto lg = loss_and_grad(theta, xs, batches.real, dsa, batches.draws);
       ctx.require_finite("the DM loss", lg.loss);
       ctx.require_finite("the gradient w.r.t. the images", lg.grad);
       sgd.step(sgd_state, {&xs}, {&lg.grad}, sgd.lr * ctx.lr_factor);
@@ -234,16 +212,7 @@ class Dm {
                           ckpt, step, callbacks...);
 
     // 4. the result, in the standardised space
-    io::DistilledSet<T> out;
-    out.images = xs;
-    out.labels = Tensor<T>({n});
-    for (std::size_t i = 0; i < n; ++i) out.labels[i] = T(i / ipc);
-    out.mean = prepared.norm.mean;
-    out.stddev = prepared.norm.stddev;
-    out.num_classes = classes;
-    out.method = "dm";
-    out.options_json = resolved.to_json().str();
-    return out;
+    return detail::class_major_set(std::move(xs), ipc, prepared, "dm", resolved.to_json().str());
   }
 
  private:
