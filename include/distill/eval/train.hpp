@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -245,6 +246,64 @@ ad::Var<B> batch_loss(const ad::Var<B>& logits, const std::vector<std::int64_t>&
   return ad::mul_scalar(ad::sum(ad::mul(ad::log_softmax(logits), ad::Var<B>(target))), T(-1) / T(total));
 }
 
+/**
+ * One SGD step of `params` at rate lr down the gradient of `loss`, which is recorded on the tape that holds `theta`
+ * (nn::variables of `params`). The loss and every gradient are checked first (naming the parameter), so that every
+ * trainer stops with the same frame::Diverged message. Returns the loss.
+ */
+template <class B, std::floating_point T>
+double sgd_descend(const ad::Var<B>& loss, const std::vector<ad::Var<B>>& theta, nn::Params<T>& params,
+                   const nn::Sgd& sgd, nn::Sgd::State<T>& state, double lr, frame::StepContext& ctx) {
+  const double l = double(loss.item());
+  ctx.require_finite("the training loss", l);
+  const auto grads = ad::grad(loss, theta);
+  std::vector<Tensor<T>*> param_ptrs;
+  std::vector<const Tensor<T>*> grad_ptrs;
+  for (std::size_t k = 0; k < grads.size(); ++k) {
+    ctx.require_finite("the gradient of parameter '" + params.names[k] + "'", grads[k].value());
+    param_ptrs.push_back(&params.tensors[k]);
+    grad_ptrs.push_back(&grads[k].value());
+  }
+  sgd.step(state, param_ptrs, grad_ptrs, lr);
+  return l;
+}
+
+/**
+ * The running loss and accuracy of the epoch in progress. Registered in the trainer's checkpoint, so that a resume
+ * in the middle of an epoch reports the same numbers.
+ */
+struct EpochMeter {
+  double loss_sum = 0, correct = 0;
+  std::size_t seen = 0;
+
+  template <class T>
+  void register_in(frame::CheckpointState<T>& ckpt) {
+    ckpt.add("epoch_loss_sum", loss_sum).add("epoch_correct", correct).add("epoch_seen", seen);
+  }
+  /**
+   * Counts one batch (its mean loss and, when it has hard labels, its accuracy), puts lr and the running accuracy
+   * in the step's metrics, and at the epoch's last step appends the epoch's mean loss to epoch_losses.
+   */
+  void add(frame::StepContext& ctx, double loss, std::optional<double> accuracy, std::size_t batch, double lr,
+           std::size_t per_epoch, std::vector<double>& epoch_losses) {
+    loss_sum += loss * double(batch);
+    if (accuracy) correct += *accuracy * double(batch);
+    seen += batch;
+    ctx.state.metrics["lr"] = lr;
+    if (accuracy) ctx.state.metrics["acc"] = correct / double(seen);
+    if ((ctx.step + 1) % per_epoch == 0) {  // the epoch's last batch
+      epoch_losses.push_back(loss_sum / double(seen));
+      ctx.state.metrics["epoch_loss"] = epoch_losses.back();
+      loss_sum = correct = 0;
+      seen = 0;
+    }
+  }
+  //! The loss to report when training ends: the unfinished epoch's mean, else the last epoch's.
+  double final_loss(const std::vector<double>& epoch_losses) const {
+    return seen > 0 ? loss_sum / double(seen) : epoch_losses.empty() ? 0.0 : epoch_losses.back();
+  }
+};
+
 }  // namespace detail
 
 /**
@@ -312,16 +371,12 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
   const std::size_t per_epoch = batches.per_pass();
   const nn::Sgd sgd{.lr = opt.lr, .momentum = opt.momentum, .nesterov = opt.nesterov, .weight_decay = opt.weight_decay};
   nn::Sgd::State<T> sgd_state;
-  std::vector<Tensor<T>*> param_ptrs;
-  for (auto& t : params.tensors) param_ptrs.push_back(&t);
 
-  // The running sums of the current epoch travel with the checkpoint, so a resume mid-epoch reports the same numbers.
   TrainResult result;
-  double loss_sum = 0, correct = 0;
-  std::size_t seen = 0;
+  detail::EpochMeter meter;
   frame::CheckpointState<T> ckpt("train");
   ckpt.add("params", params.tensors).add("sgd", sgd_state);
-  ckpt.add("epoch_loss_sum", loss_sum).add("epoch_correct", correct).add("epoch_seen", seen);
+  meter.register_in(ckpt);
 
   Tensor<T> x, t;
   std::vector<std::int64_t> y;
@@ -339,27 +394,9 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
     const auto theta = nn::variables(tape, params);
     const ad::Var<BB> logits = model.template forward<BB>(theta, ad::Var<BB>(x));
     const ad::Var<BB> loss = detail::batch_loss(logits, y, t, d.classes, opt.objective, w);
-    const double l = double(loss.item());
-    ctx.require_finite("the training loss", l);
-    const auto grads = ad::grad(loss, theta);
-    std::vector<const Tensor<T>*> grad_ptrs;
-    for (std::size_t k = 0; k < grads.size(); ++k) {
-      ctx.require_finite("the gradient of parameter '" + params.names[k] + "'", grads[k].value());
-      grad_ptrs.push_back(&grads[k].value());
-    }
-    sgd.step(sgd_state, param_ptrs, grad_ptrs, lr);
-
-    loss_sum += l * double(idx.size());
-    if (!y.empty()) correct += nn::accuracy(logits.value(), y) * double(idx.size());
-    seen += idx.size();
-    ctx.state.metrics["lr"] = lr;
-    if (!y.empty()) ctx.state.metrics["acc"] = correct / double(seen);
-    if ((ctx.step + 1) % per_epoch == 0) {  // the epoch's last batch
-      result.epoch_losses.push_back(loss_sum / double(seen));
-      ctx.state.metrics["epoch_loss"] = result.epoch_losses.back();
-      loss_sum = correct = 0;
-      seen = 0;
-    }
+    const double l = detail::sgd_descend(loss, theta, params, sgd, sgd_state, lr, ctx);
+    meter.add(ctx, l, y.empty() ? std::nullopt : std::optional<double>(nn::accuracy(logits.value(), y)), idx.size(), lr,
+              per_epoch, result.epoch_losses);
     return l;
   };
   const frame::LoopResult loop = frame::run_outer_loop(
@@ -368,7 +405,7 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
       ckpt, step, cbs...);
   result.steps = loop.steps_done;
   result.epochs = loop.steps_done / per_epoch;
-  result.loss = seen > 0 ? loss_sum / double(seen) : result.epoch_losses.empty() ? 0.0 : result.epoch_losses.back();
+  result.loss = meter.final_loss(result.epoch_losses);
   result.stopped_early = loop.stopped_early;
   result.seconds = loop.seconds;
   return result;

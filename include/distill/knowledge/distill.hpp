@@ -34,6 +34,7 @@
 
 #include "distill/autodiff.hpp"
 #include "distill/core.hpp"
+#include "distill/eval/train.hpp"
 #include "distill/frame/checkpoint_state.hpp"
 #include "distill/frame/outer_loop.hpp"
 #include "distill/frame/sampler.hpp"
@@ -249,15 +250,12 @@ FitResult fit(const M& model, nn::Params<T>& params, const LabeledData<T>& data,
   const nn::Sgd sgd{.lr = opt.lr, .momentum = opt.momentum, .weight_decay = opt.weight_decay};
   const nn::CosineSchedule schedule{.total_steps = total};
   nn::Sgd::State<T> sgd_state;
-  std::vector<Tensor<T>*> param_ptrs;
-  for (auto& t : params.tensors) param_ptrs.push_back(&t);
 
   FitResult result;
-  double loss_sum = 0, correct = 0;
-  std::size_t seen = 0;
+  eval::detail::EpochMeter meter;
   frame::CheckpointState<T> ckpt(phase);
   ckpt.add("params", params.tensors).add("sgd", sgd_state);
-  ckpt.add("epoch_loss_sum", loss_sum).add("epoch_correct", correct).add("epoch_seen", seen);
+  meter.register_in(ckpt);
   ckpt.set_options_json("{\"temperature\": " + std::to_string(objective.temperature) + ", \"soft_weight\": " +
                         std::to_string(objective.soft_weight) + ", \"hard_weight\": " + std::to_string(objective.hard_weight) +
                         ", \"epochs\": " + std::to_string(opt.epochs) + ", \"jitter\": " + std::to_string(opt.jitter) + "}");
@@ -283,27 +281,8 @@ FitResult fit(const M& model, nn::Params<T>& params, const LabeledData<T>& data,
     DISTILL_CHECK(z.rank() == 2 && z.shape(1) == data.num_classes, where, ": the model returns logits of shape ",
                   show(z.shape()), " but the data have ", data.num_classes, " classes");
     const ad::Var<BB> loss = kd_loss(z, v, objective.uses_labels() ? y : std::vector<std::int64_t>{}, objective);
-    const double l = double(loss.item());
-    ctx.require_finite("the training loss", l);
-    const auto grads = ad::grad(loss, theta);
-    std::vector<const Tensor<T>*> grad_ptrs;
-    for (std::size_t k = 0; k < grads.size(); ++k) {
-      ctx.require_finite("the gradient of parameter '" + params.names[k] + "'", grads[k].value());
-      grad_ptrs.push_back(&grads[k].value());
-    }
-    sgd.step(sgd_state, param_ptrs, grad_ptrs, lr);
-
-    loss_sum += l * double(idx.size());
-    correct += nn::accuracy(z.value(), y) * double(idx.size());
-    seen += idx.size();
-    ctx.state.metrics["lr"] = lr;
-    ctx.state.metrics["acc"] = correct / double(seen);
-    if ((ctx.step + 1) % per_epoch == 0) {
-      result.epoch_losses.push_back(loss_sum / double(seen));
-      ctx.state.metrics["epoch_loss"] = result.epoch_losses.back();
-      loss_sum = correct = 0;
-      seen = 0;
-    }
+    const double l = eval::detail::sgd_descend(loss, theta, params, sgd, sgd_state, lr, ctx);
+    meter.add(ctx, l, nn::accuracy(z.value(), y), idx.size(), lr, per_epoch, result.epoch_losses);
     return l;
   };
   const frame::LoopResult loop = frame::run_outer_loop(
@@ -312,7 +291,7 @@ FitResult fit(const M& model, nn::Params<T>& params, const LabeledData<T>& data,
       ckpt, step, cbs...);
   result.steps = loop.steps_done;
   result.epochs = loop.steps_done / per_epoch;
-  result.loss = seen > 0 ? loss_sum / double(seen) : result.epoch_losses.empty() ? 0.0 : result.epoch_losses.back();
+  result.loss = meter.final_loss(result.epoch_losses);
   result.stopped_early = loop.stopped_early;
   result.seconds = loop.seconds;
   return result;
