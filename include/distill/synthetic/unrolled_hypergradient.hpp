@@ -13,6 +13,8 @@
  *   - Memory::recompute keeps only the inner state of each step (θ_i, and the momentum buffer or Adam's moments)
  *     and, walking the steps backwards, rebuilds one step's graph at a time to pull the adjoint dL/dθ_{i+1} back
  *     to dL/dθ_i, dL/dx̃_t, dL/dη̃_{e,t}; memory then grows with parameters × steps, not activations × steps.
+ * The outer loss is unrolled GD's cross-entropy on a real batch, or any scalar function of θ_N given to the
+ * three-argument overload (MTT's normalised distance to an expert's weights, synthetic/mtt.hpp).
  */
 
 #include <cstdint>
@@ -44,8 +46,8 @@ template <std::floating_point T>
 struct HypergradientInputs {
   const UnrolledGdResult<T>& set;            //!< images (one batch per step), labels, soft_labels, log_lr, epochs, classes, inner
   const nn::Params<T>& theta0;               //!< the initial weights
-  const Tensor<T>& real_x;                   //!< the real minibatch of the outer loss
-  const std::vector<std::int64_t>& real_y;   //!< its labels
+  const Tensor<T>& real_x;                   //!< the real minibatch of the outer loss (unused with an outer_loss)
+  const std::vector<std::int64_t>& real_y;   //!< its labels (unused with an outer_loss)
   Memory memory = Memory::full;              //!< keep the unrolled graph, or recompute it step by step
 };
 
@@ -67,17 +69,20 @@ Hypergradient<T> finite_hypergradient(Hypergradient<T> h) {
 }  // namespace detail
 
 /**
- * The outer loss ℓ(f(θ_{E·T}; x), y) after E·T unrolled steps from θ₀, and its exact gradient w.r.t. the
+ * The outer loss L = outer_loss(θ_{E·T}) after E·T unrolled steps from θ₀, and its exact gradient w.r.t. the
  * synthetic images, the log step sizes and (optionally) the learned label vectors.
  *
- * @param in  the learned steps (`in.set`: images [n, ...] per step, the n hard labels, the learned label vectors or
- *            none, log η̃ [E·T] or [E·T, P], E, the class count, the inner rule), θ₀, the real batch, the memory mode
+ * @param in          the learned steps (`in.set`: images [n, ...] per step, the n hard labels, the learned label
+ *                    vectors or none, log η̃ [E·T] or [E·T, P], E, the class count, the inner rule), θ₀, the memory
+ *                    mode (in.real_x and in.real_y are not read)
+ * @param outer_loss  `ad::Var<B>(const std::vector<ad::Var<B>>& theta)`: a scalar of the final weights on the tape
  * @throw invalid_argument on inconsistent shapes; numerical_error when the unrolled training diverges from θ₀
- *        (non-finite logits in an inner step or in the outer loss)
+ *        (non-finite logits in an inner step, or a non-finite hypergradient)
  */
-template <class B, class M>
+template <class B, class M, class OuterLoss>
 Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
-                                                         const HypergradientInputs<typename B::Scalar>& in) {
+                                                         const HypergradientInputs<typename B::Scalar>& in,
+                                                         OuterLoss&& outer_loss) {
   DISTILL_REQUIRE_BACKEND(B, "distill::synthetic::unrolled_hypergradient");
   DISTILL_REQUIRE_MODEL(M, B, "distill::synthetic::unrolled_hypergradient");
   using T = typename B::Scalar;
@@ -89,8 +94,6 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
   const std::size_t epochs = in.set.epochs, classes = in.set.classes;
   const InnerOptimizer& inner = in.set.inner;
   const nn::Params<T>& theta0 = in.theta0;
-  const Tensor<T>& real_x = in.real_x;
-  const std::vector<std::int64_t>& real_y = in.real_y;
   const Memory memory = in.memory;
   const std::size_t steps = images.size();
   inner.check("unrolled_hypergradient()");
@@ -106,11 +109,8 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
   for (const auto& im : images)
     DISTILL_CHECK(im.rank() >= 2 && im.shape(0) == labels.size(), "unrolled_hypergradient(): a step's images have shape ",
                   show(im.shape()), " but there are ", labels.size(), " labels");
-  DISTILL_CHECK(real_x.rank() >= 2 && real_x.shape(0) == real_y.size(), "unrolled_hypergradient(): real_x has ",
-                real_x.rank() ? real_x.shape(0) : 0, " rows but real_y has ", real_y.size());
   const std::size_t n_inner = steps * epochs, n_params = theta0.tensors.size();
   const V syn_one_hot(nn::one_hot<T>(labels, classes));
-  const V real_targets(nn::one_hot<T>(real_y, classes));
   const bool learn_labels = !soft_labels.empty();
 
   Hypergradient<T> out;
@@ -139,7 +139,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
                                  true, i);
     }
     state.resize(n_params);  // θ_N
-    const V loss = nn::cross_entropy(detail::finite_logits(model, state, V(real_x), n_inner), real_targets);
+    const V loss = outer_loss(state);
     out.loss = double(loss.item());
     std::vector<V> wrt = xs;
     wrt.push_back(lr);
@@ -178,7 +178,7 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
     ad::Tape<B> tape;
     std::vector<V> theta;
     for (std::size_t k = 0; k < n_params; ++k) theta.push_back(tape.variable(states.back()[k]));
-    const V loss = nn::cross_entropy(detail::finite_logits(model, theta, V(real_x), n_inner), real_targets);
+    const V loss = outer_loss(theta);
     out.loss = double(loss.item());
     for (const auto& g : ad::grad(loss, theta)) adjoint.push_back(g.value());
     for (std::size_t k = n_params; k < states.back().size(); ++k) adjoint.emplace_back(states.back()[k].shape());
@@ -212,6 +212,25 @@ Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
   return detail::finite_hypergradient(std::move(out));
 }
 
+/**
+ * Unrolled GD's hypergradient: the outer loss is the cross-entropy ℓ(f(θ_{E·T}; x), y) on the real batch
+ * (in.real_x, in.real_y).
+ * @throw invalid_argument on inconsistent shapes; numerical_error when the unrolled training diverges from θ₀
+ *        (non-finite logits in an inner step or in the outer loss)
+ */
+template <class B, class M>
+Hypergradient<typename B::Scalar> unrolled_hypergradient(const M& model,
+                                                         const HypergradientInputs<typename B::Scalar>& in) {
+  DISTILL_REQUIRE_BACKEND(B, "distill::synthetic::unrolled_hypergradient");
+  using V = ad::Var<B>;
+  DISTILL_CHECK(in.real_x.rank() >= 2 && in.real_x.shape(0) == in.real_y.size(), "unrolled_hypergradient(): real_x has ",
+                in.real_x.rank() ? in.real_x.shape(0) : 0, " rows but real_y has ", in.real_y.size());
+  const V real_targets(nn::one_hot<typename B::Scalar>(in.real_y, in.set.classes));
+  const std::size_t n_inner = in.set.images.size() * in.set.epochs;
+  return unrolled_hypergradient<B>(model, in, [&](const std::vector<V>& theta) {
+    return nn::cross_entropy(detail::finite_logits(model, theta, V(in.real_x), n_inner), real_targets);
+  });
+}
 
 /**
  * The mean hypergradient over `draws` initial weights θ₀ = draw_theta0(), skipping the draws whose unrolled
