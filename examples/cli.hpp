@@ -26,7 +26,8 @@
  * (load_data, load_data_split, describe; io::ChannelStandardization maps a split into a set's space), output
  * checks (check_output_prefix, check_output_file, check_checkpoint_paths, write_text_file), models from the
  * data's shape (with_model, describe_model, model_json), the options JSON (options_json) and progress
- * (format_accuracy, print_result, result_json, Table, Stopwatch).
+ * (format_accuracy, print_result, result_json, Table, Stopwatch); running a method (fit_and_report with its progress bar,
+ * checkpoints and timing line; save_set_and_grid; NetEvaluation, the matching methods' fresh-network evaluation).
  */
 
 #include <CLI/CLI.hpp>
@@ -52,13 +53,17 @@
 #include <utility>
 #include <vector>
 
+#include "distill/callbacks.hpp"
 #include "distill/core.hpp"
 #include "distill/eval/protocol.hpp"
 #include "distill/io/datasets.hpp"
+#include "distill/io/distilled_set.hpp"
 #include "distill/io/detail/atomic_file.hpp"
 #include "distill/io/json.hpp"
 #include "distill/io/labeled_data.hpp"
+#include "distill/io/png.hpp"
 #include "distill/nn/models.hpp"
+#include "distill/synthetic/dsa.hpp"
 
 namespace distill::cli {
 
@@ -545,6 +550,91 @@ class Table {
 
  private:
   std::vector<Column> columns_;
+};
+
+// ---- running a method ----------------------------------------------------------------------------------------------
+
+//! The first and last step of a fit (on_begin sees the step a checkpoint resumes from).
+struct StepCounter {
+  std::size_t first = 0, last = 0;
+  void on_begin(callbacks::TrainingState& s) { first = last = s.step; }
+  void on_end(callbacks::TrainingState& s) { last = s.step; }
+};
+
+//! How a command line runs a method: a progress bar unless quiet, a checkpoint every `every` steps when path is set.
+struct FitRun {
+  std::string checkpoint;
+  std::size_t checkpoint_every = 500;
+  bool quiet = false;
+};
+
+/**
+ * method.fit(train, callbacks...) with the progress bar and checkpoints `run` asks for, then one line "<unit>s a
+ * to b in s (s/<unit>)" that counts only the steps this run did (a resumed run starts at its checkpoint).
+ */
+template <class Method, class Data>
+auto fit_and_report(Method& method, const Data& train, const FitRun& run, const char* unit = "iteration") {
+  const Stopwatch clock;
+  callbacks::Checkpoint saver{.path = run.checkpoint, .every = run.checkpoint_every};
+  StepCounter steps;
+  auto result = run.checkpoint.empty()
+                    ? (run.quiet ? method.fit(train, steps) : method.fit(train, steps, callbacks::ProgressBar{}))
+                    : (run.quiet ? method.fit(train, steps, saver)
+                                 : method.fit(train, steps, callbacks::ProgressBar{}, saver));
+  const double seconds = clock.seconds();
+  const std::size_t done = steps.last - steps.first;
+  std::printf("%ss %zu to %zu in %.1f s (%.3f s/%s)\n", unit, steps.first, steps.last, seconds,
+              done ? seconds / double(done) : 0.0, unit);
+  return result;
+}
+
+//! Writes <prefix>.npz (the set) and <prefix>.png (one grid row per value of `rows`, one entry per image) and says so.
+template <std::floating_point T>
+void save_set_and_grid(const std::string& prefix, const io::DistilledSet<T>& set, const std::vector<std::int64_t>& rows) {
+  io::save_distilled(prefix + ".npz", set);
+  io::write_png_grid(prefix + ".png", set.images,
+                     io::GridOptions{.rows_by_label = rows, .scaling = io::Scaling::per_image, .upscale = 2});
+  std::printf("wrote %s.npz and %s.png\n", prefix.c_str(), prefix.c_str());
+}
+
+//! Row i of a class-major set of n images per class belongs to class i / n (the grid's row of each image).
+inline std::vector<std::int64_t> class_major_rows(std::size_t size, std::size_t n) {
+  std::vector<std::int64_t> rows(size);
+  for (std::size_t i = 0; i < size; ++i) rows[i] = std::int64_t(i / n);
+  return rows;
+}
+
+//! The matching methods' evaluation (DC, DSA, DM): fresh networks, with per-image DSA unless strategy is "none".
+struct NetEvaluation {
+  std::size_t nets = 0, epochs = 300;
+  std::uint64_t seed = 0;
+  std::string dsa_strategy = "none";
+
+  //! "5 fresh ConvNet-3s, 300 epochs, DSA".
+  std::string describe(std::string_view model = "ConvNet-3") const {
+    return std::to_string(nets) + " fresh " + std::string(model) + "s, " + std::to_string(epochs) + " epochs" +
+           (dsa_strategy == "none" ? "" : ", DSA");
+  }
+  template <std::floating_point T>
+  eval::ProtocolOptions<T> protocol() const {
+    eval::ProtocolOptions<T> p{.runs = nets, .epochs = epochs, .seed = seed};
+    if (dsa_strategy != "none") p.augment = synthetic::Dsa{dsa_strategy}.augmentation<T>();
+    return p;
+  }
+  /**
+   * Trains `nets` fresh copies of `net` on `set`, tests them on `test`, and prints
+   * "test accuracy (<describe>): <label> 97.12 ± 0.23 %   (s)".
+   */
+  template <class B, class Net, std::floating_point T>
+  eval::ProtocolResult print(const Net& net, const io::DistilledSet<T>& set, const LabeledData<T>& test,
+                             std::string_view label) const {
+    const Stopwatch clock;
+    const auto acc = eval::evaluate_set<B>(net, set, test, {.protocol = protocol<T>()}).hard;
+    std::printf("test accuracy (%s): %.*s %s   (%.1f s)\n", describe().c_str(), int(label.size()), label.data(),
+                format_accuracy(acc).c_str(), clock.seconds());
+    std::fflush(stdout);
+    return acc;
+  }
 };
 
 }  // namespace distill::cli

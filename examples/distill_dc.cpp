@@ -26,17 +26,11 @@ namespace cli = distill::cli;
 namespace {
 
 struct Args {
-  std::string out, checkpoint, init = "noise";
-  std::size_t checkpoint_every = 500, eval_nets = 0, eval_epochs = 300, net_width = 128;
-  bool quiet = false, eval_init = false, eval_no_dsa = false;
+  std::string out, init = "noise";
+  std::size_t eval_nets = 0, eval_epochs = 300, net_width = 128;
+  bool eval_init = false, eval_no_dsa = false;
+  cli::FitRun run;
   std::filesystem::path resume;
-};
-
-// The first and last step of a fit (on_begin sees the step a checkpoint resumes from).
-struct StepCounter {
-  std::size_t first = 0, last = 0;
-  void on_begin(dd::callbacks::TrainingState& s) { first = last = s.step; }
-  void on_end(dd::callbacks::TrainingState& s) { last = s.step; }
 };
 
 template <class B>
@@ -55,44 +49,23 @@ int distill_with(dd::synthetic::DcOptions options, const Args& a, const cli::Com
               outer, inner, options.batch_real, options.lr_img, options.momentum_img, options.lr_net, strategy.c_str(),
               a.init.c_str(), a.net_width);
 
-  const cli::Stopwatch clock;
   dd::synthetic::Dc<dd::nn::ConvNet, B> dc{net, options};
-  dd::callbacks::Checkpoint saver{.path = a.checkpoint, .every = a.checkpoint_every};
-  StepCounter steps;  // a resumed run does only the iterations after its checkpoint
-  dd::io::DistilledSet<float> result;
-  if (a.checkpoint.empty()) result = a.quiet ? dc.fit(train, steps) : dc.fit(train, steps, dd::callbacks::ProgressBar{});
-  else result = a.quiet ? dc.fit(train, steps, saver) : dc.fit(train, steps, dd::callbacks::ProgressBar{}, saver);
-  const double seconds = clock.seconds();
-  const std::size_t done = steps.last - steps.first;
-  std::printf("iterations %zu to %zu in %.1f s (%.3f s/iteration)\n", steps.first, steps.last, seconds,
-              done ? seconds / double(done) : 0.0);
+  auto result = cli::fit_and_report(dc, train, a.run);
 
   result.options_json = cli::options_json(common).add("net_width", a.net_width).add("dc", options.to_json()).str();
-  dd::io::save_distilled(a.out + ".npz", result);
-  std::vector<std::int64_t> rows(result.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = std::int64_t(i / options.images_per_class);
-  dd::io::GridOptions grid{.rows_by_label = rows, .scaling = dd::io::Scaling::per_image, .upscale = 2};
-  dd::io::write_png_grid(a.out + ".png", result.images, grid);
-  std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
+  cli::save_set_and_grid(a.out, result, cli::class_major_rows(result.size(), options.images_per_class));
 
   if (a.eval_nets > 0) {
     // The papers' evaluation: fresh ConvNet-3s trained on the set (with per-image DSA for a DSA set).
-    dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
-    if (strategy != "none" && !a.eval_no_dsa) protocol.augment = dd::synthetic::Dsa{strategy}.augmentation<float>();
-    const std::string how = std::to_string(a.eval_nets) + " fresh ConvNet-3s, " + std::to_string(a.eval_epochs) +
-                            " epochs" + (strategy == "none" || a.eval_no_dsa ? "" : ", DSA");
-    const cli::Stopwatch eval_clock;
-    const auto acc = dd::eval::evaluate_set<B>(net, result, data.test, {.protocol = protocol}).hard;
-    std::printf("test accuracy (%s): distilled set %s   (%.1f s)\n", how.c_str(), cli::format_accuracy(acc).c_str(),
-                eval_clock.seconds());
+    const cli::NetEvaluation evaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
+                                        .dsa_strategy = a.eval_no_dsa ? "none" : strategy};
+    evaluation.print<B>(net, result, data.test, "distilled set");
     if (a.eval_init) {
       auto start = options;
       start.iterations = 0;
       start.resume_from.clear();
-      const auto initial = dd::synthetic::Dc<dd::nn::ConvNet, B>{net, start}.fit(train);
-      const auto base = dd::eval::evaluate_set<B>(net, initial, data.test, {.protocol = protocol}).hard;
-      std::printf("test accuracy (%s): the images it started from %s\n", how.c_str(),
-                  cli::format_accuracy(base).c_str());
+      evaluation.print<B>(net, dd::synthetic::Dc<dd::nn::ConvNet, B>{net, start}.fit(train), data.test,
+                          "the images it started from");
     }
   }
   return 0;
@@ -127,10 +100,10 @@ int main(int argc, char** argv) {
   app.add_flag("--eval-no-dsa", a.eval_no_dsa, "--eval-nets with --dsa: train without DSA augmentation");
   app.add_flag("--eval-init", a.eval_init, "--eval-nets: also evaluate the images the set started from");
   app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_dc_ipc<N> or _dsa_ipc<N>)");
-  app.add_option("--checkpoint", a.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
-  app.add_option("--checkpoint-every", a.checkpoint_every, "iterations between checkpoints");
+  app.add_option("--checkpoint", a.run.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
+  app.add_option("--checkpoint-every", a.run.checkpoint_every, "iterations between checkpoints");
   app.add_option("--resume", a.resume, "continue from a checkpoint written by --checkpoint (same options)");
-  app.add_flag("--quiet", a.quiet, "no progress bar");
+  app.add_flag("--quiet", a.run.quiet, "no progress bar");
   CLI11_PARSE(app, argc, argv);
   options.dsa_strategy = dsa ? strategy : "none";
   if (a.out.empty())
@@ -144,7 +117,7 @@ int main(int argc, char** argv) {
     options.validate("distill_dc");
     // Everything this run will write is checked before the data are loaded.
     cli::check_output_prefix(a.out, {".npz", ".png"});
-    cli::check_checkpoint_paths(a.checkpoint, a.resume);
+    cli::check_checkpoint_paths(a.run.checkpoint, a.resume);
     const auto data = cli::load_data(common.data);
     return distill_with<B>(options, a, common, data);
   });
