@@ -39,6 +39,40 @@
 namespace dd = distill;
 namespace cli = distill::cli;
 
+#if defined(DISTILL_KIP_CUDA)
+// --device cuda: defined in distill_kip_cuda.cu (nvcc, distill/cuda/fc_ntk.cuh), built where CMake finds nvcc.
+namespace distill::kip_cuda {
+int device_count();
+Tensor<float> gram(const kernels::FcNtk& k, const Tensor<float>& x1, const Tensor<float>& x2);
+Tensor<double> gram(const kernels::FcNtk& k, const Tensor<double>& x1, const Tensor<double>& x2);
+kernels::GramVjp<float> gram_vjp(const kernels::FcNtk& k, const Tensor<float>& x1, const Tensor<float>& x2,
+                                 const Tensor<float>& g, kernels::VjpWrt wrt);
+kernels::GramVjp<double> gram_vjp(const kernels::FcNtk& k, const Tensor<double>& x1, const Tensor<double>& x2,
+                                  const Tensor<double>& g, kernels::VjpWrt wrt);
+}  // namespace distill::kip_cuda
+
+namespace {
+/// The FC kernel with its Gram matrices and VJPs on the GPU (cuda::FcNtk behind host functions): Kip, KRR and Label
+/// Solve run unchanged on it.
+struct CudaFcNtk {
+  dd::kernels::FcNtk kernel;
+  template <dd::Backend B>
+  dd::Tensor<typename B::Scalar> gram(const dd::Tensor<typename B::Scalar>& x1, const dd::Tensor<typename B::Scalar>& x2,
+                                      dd::kernels::GramCache<typename B::Scalar>* = nullptr) const {
+    return dd::kip_cuda::gram(kernel, x1, x2);
+  }
+  template <dd::Backend B>
+  dd::kernels::GramVjp<typename B::Scalar> gram_vjp(const dd::Tensor<typename B::Scalar>& x1,
+                                                    const dd::Tensor<typename B::Scalar>& x2,
+                                                    const dd::Tensor<typename B::Scalar>& g,
+                                                    dd::kernels::VjpWrt wrt = dd::kernels::VjpWrt::both,
+                                                    const dd::kernels::GramCache<typename B::Scalar>* = nullptr) const {
+    return dd::kip_cuda::gram_vjp(kernel, x1, x2, g, wrt);
+  }
+};
+}  // namespace
+#endif
+
 namespace {
 
 struct Args {
@@ -190,6 +224,11 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-every", a.checkpoint_every, "steps between checkpoints");
   app.add_option("--resume", a.resume, "continue from a checkpoint written by --checkpoint (same options)");
   app.add_flag("--quiet", a.quiet, "no progress bar");
+  std::string device = "cpu";
+  app.add_option("--device", device,
+                 "cpu, or cuda: --kernel fc's Gram matrices and their gradients on the GPU (needs a build where CMake "
+                 "found nvcc, and a CUDA device)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   CLI11_PARSE(app, argc, argv);
   if (a.kernel == "convnet") {  // RFAD's settings where the command line does not say otherwise
     if (!app.count("--loss")) loss = "ce";
@@ -223,9 +262,26 @@ int main(int argc, char** argv) {
         .objective = loss == "ce" ? dd::synthetic::KipObjective::Kind::cross_entropy : dd::synthetic::KipObjective::Kind::mse,
         .temperature = temperature, .seed = common.seed, .resume_from = a.resume};
     if (a.shift > 0) options.augment = dd::synthetic::RandomShift{.max_shift = a.shift};
+    DISTILL_CHECK(device == "cpu" || a.kernel == "fc", "--device cuda runs --kernel fc only, not --kernel ", a.kernel);
     if (a.kernel == "fc") {
       const dd::kernels::FcNtk fc{.depth = depth, .bias_var = bias_var,
                                   .kind = nngp ? dd::kernels::KernelKind::nngp : dd::kernels::KernelKind::ntk};
+      if (device == "cuda") {
+#if defined(DISTILL_KIP_CUDA)
+        DISTILL_CHECK(dd::kip_cuda::device_count() > 0,
+                      "--device cuda: no CUDA device is available here (cudaGetDeviceCount reports none)");
+        const CudaFcNtk gpu{fc};
+        dd::synthetic::Kip<CudaFcNtk, B> kip{gpu, options};
+        return distill_with<B>(gpu, kip, "KIP",
+                               std::string("FC ") + (nngp ? "NNGP" : "NTK") + " depth " + std::to_string(depth) +
+                                   " on the GPU",
+                               options, a, common, data);
+#else
+        DISTILL_THROW(dd::invalid_argument, "--device cuda: this distill_kip was built without CUDA; configure with "
+                                            "the CUDA toolkit's nvcc installed (CMake then builds distill::cuda and "
+                                            "distill_kip's GPU path), and run it where a CUDA device is present");
+#endif
+      }
       dd::synthetic::Kip<dd::kernels::FcNtk, B> kip{fc, options};
       return distill_with<B>(fc, kip, "KIP", std::string("FC ") + (nngp ? "NNGP" : "NTK") + " depth " + std::to_string(depth),
                              options, a, common, data);
