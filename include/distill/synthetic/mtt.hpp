@@ -71,7 +71,7 @@ struct MttOptions {
   std::size_t expert_epochs = 2;     //!< M: the target is θ*_{t+M}
   std::size_t max_start_epoch = 2;   //!< T⁺: t is drawn from [0, T⁺)
   std::size_t batch_syn = 0;         //!< b: synthetic images per step; 0 = the whole set (the paper's choice at 1 ipc)
-  double lr_images = 100;            //!< SGD on the images
+  double lr_images = 1000;           //!< SGD on the images (the paper code's lr_img)
   double lr_log_lr = 0.01;           //!< SGD on log α
   double lr_labels = 5;              //!< SGD on the learned labels (learn_labels)
   double momentum = 0.5;             //!< of all three SGDs, as the paper code
