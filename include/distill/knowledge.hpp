@@ -9,5 +9,6 @@
 #include "distill/knowledge/dropout.hpp"
 #include "distill/knowledge/soft_labels.hpp"
 #include "distill/knowledge/soft_targets.hpp"
+#include "distill/knowledge/specialists.hpp"
 
 #endif  // DISTILL_KNOWLEDGE_HPP
