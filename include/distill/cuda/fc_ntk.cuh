@@ -26,6 +26,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 
 #include "distill/core/backend.hpp"
