@@ -14,6 +14,9 @@
 //       the set's images with the teacher's soft labels; then `evaluate_set kip.npz kip_soft.npz` (MSE on the
 //       probabilities), or with --log-labels `evaluate_set ... --stored-objective ce --temperature 1` (cross-entropy
 //       against exactly the teacher's probabilities)
+//   distill_knowledge --data fashion --teacher-in t.npz --student none --specialists 4
+//                                                   the teacher as a generalist with specialists for its clusters
+//                                                   of confusable classes (shirt / T-shirt / pullover / coat)
 //   --checkpoint run.npz [--resume run.npz]          checkpoint / resume the student's training
 //
 // Images are raw pixels in [0, 1] (not standardised). Training is SGD with momentum 0.9 and a cosine decay of the
@@ -49,6 +52,9 @@ struct Args {
   // soft labels for a distilled set
   std::string relabel, relabel_out;
   bool log_labels = false;
+  // specialists on the teacher as the generalist
+  std::size_t specialists = 0, specialist_epochs = 5, top_classes = 2;
+  double specialist_lr = 0.01, specialist_temperature = 2;
   bool progress = true;
 };
 
@@ -74,7 +80,10 @@ std::vector<std::size_t> full_widths(const std::vector<std::size_t>& hidden, std
 
 std::string widths_text(const std::vector<std::size_t>& w) {
   std::string s;
-  for (std::size_t i = 0; i < w.size(); ++i) s += (i ? "-" : "") + std::to_string(w[i]);
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    if (i) s += '-';
+    s += std::to_string(w[i]);
+  }
   return s;
 }
 
@@ -98,6 +107,54 @@ kd::FitResult train_teacher(const M& teacher, dd::nn::Params<float>& params, con
   return kd::train_teacher<B>(teacher, params, train, opt, cbs...);
 }
 
+// "6 (shirt)" for Fashion-MNIST's classes, else the number.
+std::string class_label(const std::string& data, std::size_t c) {
+  static const char* fashion[] = {"T-shirt/top", "trouser", "pullover", "dress", "coat",
+                                  "sandal",      "shirt",   "sneaker",  "bag",   "ankle boot"};
+  return std::to_string(c) + (data == "fashion" && c < 10 ? std::string(" (") + fashion[c] + ")" : "");
+}
+
+// Clusters of confusable classes from the generalist's predictions, one specialist per cluster, and the test
+// errors of the generalist alone against generalist + specialists (eq. 5), overall and on the clusters' classes.
+template <class B, class M>
+void run_specialists(const M& generalist, const dd::nn::Params<float>& params, const dd::LabeledData<float>& train,
+                     const dd::LabeledData<float>& test, const Args& a, const cli::CommonOptions& common) {
+  const std::uint64_t seed = common.seed;
+  const kd::SpecialistOptions opt{.clusters = a.specialists, .temperature = a.specialist_temperature,
+                                  .fit = {.epochs = a.specialist_epochs, .batch_size = a.batch, .lr = a.specialist_lr,
+                                          .seed = seed + 3},
+                                  .top_classes = a.top_classes, .seed = seed};
+  const cli::Stopwatch clock;
+  kd::SpecialistEnsemble<M, float, B> ensemble{generalist, params, opt};
+  if (a.progress) ensemble.fit(train, dd::callbacks::ProgressBar{});
+  else ensemble.fit(train);
+  std::printf("%zu specialists (of %zu clusters; T = %g, %zu epochs each, top %zu classes), %.1f s:\n",
+              ensemble.specialists().size(), a.specialists, a.specialist_temperature, a.specialist_epochs,
+              a.top_classes, clock.seconds());
+  std::vector<std::size_t> special;
+  for (const auto& s : ensemble.specialists()) {
+    std::string names;
+    for (auto c : s.classes) {
+      if (!names.empty()) names += ", ";
+      names += class_label(common.data, c);
+    }
+    std::printf("  {%s}\n", names.c_str());
+    special.insert(special.end(), s.classes.begin(), s.classes.end());
+  }
+  const auto alone = kd::count_errors<B>(generalist, params, test);
+  const auto combined = kd::count_errors(ensemble.predict(test.images), test);
+  auto on_special = [&](const kd::ErrorCount& e) {
+    std::size_t errors = 0, total = 0;
+    for (auto c : special) errors += e.class_errors[c], total += e.class_totals[c];
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%zu of %zu (%.2f %%)", errors, total, total ? 100.0 * double(errors) / double(total) : 0.0);
+    return std::string(buf);
+  };
+  std::printf("GENERALIST test: %s; on the specialists' classes %s\n", errors_text(alone).c_str(), on_special(alone).c_str());
+  std::printf("GENERALIST + SPECIALISTS test: %s; on the specialists' classes %s\n", errors_text(combined).c_str(),
+              on_special(combined).c_str());
+}
+
 template <class B>
 int run(const Args& a, const cli::CommonOptions& common) {
   const auto data = cli::load_data(common.data);
@@ -110,7 +167,8 @@ int run(const Args& a, const cli::CommonOptions& common) {
   const kd::DropoutMlp teacher{.widths = full_widths(parse_widths(a.teacher_widths, "--teacher-widths"), in, classes),
                                .input_drop = a.input_drop, .hidden_drop = a.hidden_drop};
   dd::nn::Params<float> tparams;
-  const bool need_teacher = a.student == "distill" || !a.relabel.empty() || !a.teacher_out.empty() || !a.teacher_in.empty();
+  const bool need_teacher = a.student == "distill" || !a.relabel.empty() || !a.teacher_out.empty() ||
+                            !a.teacher_in.empty() || a.specialists > 0;
   if (!a.teacher_in.empty()) {
     tparams = dd::nn::load_params<float>(a.teacher_in);
     std::printf("teacher %s loaded from %s\n", widths_text(teacher.widths).c_str(), a.teacher_in.c_str());
@@ -151,6 +209,8 @@ int run(const Args& a, const cli::CommonOptions& common) {
     std::printf("relabelled %s (%zu images, method %s) at T = %g -> %s; the teacher's arg-max agrees with %zu of %zu labels\n",
                 a.relabel.c_str(), set.size(), set.method.c_str(), a.temperature, a.relabel_out.c_str(), agree, set.size());
   }
+  // ---- specialists, with the teacher as the generalist ----
+  if (a.specialists > 0) run_specialists<B>(teacher, tparams, train, data.test, a, common);
   if (a.student == "none") return 0;
 
   // ---- the student ----
@@ -235,6 +295,15 @@ int main(int argc, char** argv) {
   app.add_option("--relabel-out", a.relabel_out, "where to write the relabelled set (.npz)");
   app.add_flag("--log-labels", a.log_labels,
                "store log-probabilities (for evaluate_set --stored-objective ce --temperature 1) instead of probabilities");
+  app.add_option("--specialists", a.specialists,
+                 "M > 0: k-means the classes into M clusters by how often the teacher predicts them together, train a "
+                 "specialist (its classes + a dustbin) per cluster of two or more, and compare test errors");
+  app.add_option("--specialist-epochs", a.specialist_epochs, "--specialists: epochs of each specialist's training");
+  app.add_option("--specialist-lr", a.specialist_lr, "--specialists: their initial learning rate");
+  app.add_option("--specialist-temperature", a.specialist_temperature,
+                 "--specialists: T of the generalist's soft targets they learn");
+  app.add_option("--top-classes", a.top_classes,
+                 "--specialists: a specialist is active when its classes meet the generalist's top N");
   app.add_flag("!--no-progress", a.progress, "no progress bar");
   CLI11_PARSE(app, argc, argv);
 
@@ -246,8 +315,10 @@ int main(int argc, char** argv) {
     cli::check_checkpoint_paths(a.checkpoint, a.resume);
     cli::check_checkpoint_paths(a.teacher_checkpoint, a.teacher_resume);
     DISTILL_CHECK(a.relabel.empty() == a.relabel_out.empty(), "--relabel and --relabel-out go together");
-    DISTILL_CHECK(a.student != "none" || !a.teacher_in.empty() || !a.teacher_out.empty() || !a.relabel.empty(),
-                  "--student none: nothing to do (give --teacher-out to train and save a teacher, or --relabel)");
+    DISTILL_CHECK(a.student != "none" || !a.teacher_in.empty() || !a.teacher_out.empty() || !a.relabel.empty() ||
+                      a.specialists > 0,
+                  "--student none: nothing to do (give --teacher-out to train and save a teacher, --relabel or "
+                  "--specialists)");
     return run<B>(a, common);
   });
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// knowledge/specialists.hpp: confusable clusters from the covariance of predicted distributions, eq. 5's objective
+// knowledge/specialists.hpp: confusable clusters from the co-prediction of the generalist, eq. 5's objective
 // and its gradient against central differences in double, the combination's fixed points, a generalist with
 // specialists on a problem of two confusable pairs, with_classes, and bad options named.
 #include <catch2/catch.hpp>
@@ -36,7 +36,7 @@ LabeledData<float> two_pairs(std::size_t per_class, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("confusable_clusters groups classes whose probabilities co-vary", "[knowledge]") {
+TEST_CASE("confusable_clusters groups classes predicted together", "[knowledge]") {
   // Rows of classes 0/1 split their mass between 0 and 1; rows of 2/3 between 2 and 3; class 4 is always sure.
   distill::Rng rng(1);
   std::vector<double> p;
@@ -54,6 +54,7 @@ TEST_CASE("confusable_clusters groups classes whose probabilities co-vary", "[kn
   CHECK(clusters[0] == std::vector<std::size_t>{0, 1});
   CHECK(clusters[1] == std::vector<std::size_t>{2, 3});
   CHECK_THROWS_WITH(kd::confusable_clusters(p, 5, 6, 10, start), Catch::Contains("6 clusters of 5 classes"));
+  CHECK_THROWS_WITH(kd::confusable_clusters(p, 5, 2, 10, start, 0), Catch::Contains("restarts is 0"));
   CHECK_THROWS_WITH(kd::confusable_clusters(std::vector<double>(5, 0.2), 5, 2, 10, start),
                     Catch::Contains("at least 2 rows"));
 }

@@ -8,8 +8,10 @@
  * A generalist with specialists (Hinton, Vinyals, Dean 2015, §5–6):
  *
  *   1. clusters   P ← the generalist's probabilities on the training set, [N, K]
- *                 C ← the covariance of P's columns, [K, K]  (classes that are confused together co-vary)
- *                 S_1 … S_M ← k-means (k-means++ start) on the rows of C; clusters of one class are dropped
+ *                 C ← E[p_a p_b], [K, K]  (classes that are confused together get probability on the same examples;
+ *                      the paper's covariance, without the common offset: see confusable_clusters)
+ *                 S_1 … S_M ← k-means (k-means++ start, best of 10) on the rows of C, each with its diagonal entry
+ *                 replaced by its largest off-diagonal one and scaled to unit length; clusters of one class dropped
  *   2. specialist m, for each cluster S_m (|S_m| + 1 outputs: its classes and a "dustbin" for all others):
  *                 θ_m ← the generalist's weights; the output rows of S_m copied, the dustbin row their mean
  *                 D_m ← every example of S_m, and as many others drawn at random, labelled dustbin
@@ -94,81 +96,108 @@ std::vector<double> probabilities(const Tensor<T>& logits, double temperature = 
 }
 
 /**
- * The confusable clusters: k-means with a k-means++ start on the rows of the covariance of the columns of
- * `probs` [n, k] (row-major, each row a distribution), each cluster's classes ascending, clusters ordered by their
- * first class; clusters of a single class are left out (a specialist for one class would only repeat the
- * generalist).
- * @throw invalid_argument when probs is not n × k with n ≥ 2, or clusters > k
+ * The confusable clusters of `probs` [n, k] (row-major, each row a distribution): each class is described by its
+ * row of the co-prediction matrix E[p_a p_b] (below), and the rows are clustered by k-means with a k-means++ start,
+ * the best of `restarts` starts (least within-cluster squared distance). Each cluster's classes are ascending,
+ * clusters are ordered by their first class, and clusters of a single class are left out (a specialist for one
+ * class would only repeat the generalist).
+ *
+ * The paper clusters the covariance of the predictions. When the probabilities of K classes sum to one, every
+ * pair's covariance carries about the same negative offset −E[p_a]·E[p_b], which swamps the few confusions, so the
+ * rows here are the second moment E[p_a p_b] (the covariance without that offset: how much probability a and b get
+ * on the same examples). A class's own entry would dominate every distance, so it is replaced by the row's largest
+ * other entry, and each row is scaled to unit length: two classes confused with each other then have rows that
+ * peak at the same two places.
+ * @throw invalid_argument when probs is not n × k with n ≥ 2, clusters > k, or restarts is 0
  */
 inline std::vector<std::vector<std::size_t>> confusable_clusters(const std::vector<double>& probs, std::size_t k,
-                                                                 std::size_t clusters, std::size_t iterations, Rng& rng) {
+                                                                 std::size_t clusters, std::size_t iterations, Rng& rng,
+                                                                 std::size_t restarts = 10) {
   const char* where = "knowledge::confusable_clusters()";
   DISTILL_CHECK(k > 0 && probs.size() % k == 0 && probs.size() / k >= 2, where, ": ", probs.size(),
                 " probabilities do not make at least 2 rows of ", k, " classes");
   DISTILL_CHECK(clusters <= k, where, ": ", clusters, " clusters of ", k, " classes");
+  DISTILL_CHECK(restarts > 0, where, ": restarts is 0, expected at least 1");
   const std::size_t n = probs.size() / k;
-  std::vector<double> mean(k, 0.0), cov(k * k, 0.0);
+  std::vector<double> rows(k * k, 0.0);
   for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t a = 0; a < k; ++a) mean[a] += probs[i * k + a] / double(n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t a = 0; a < k; ++a) {
-      const double da = probs[i * k + a] - mean[a];
-      for (std::size_t b = 0; b < k; ++b) cov[a * k + b] += da * (probs[i * k + b] - mean[b]) / double(n - 1);
-    }
+    for (std::size_t a = 0; a < k; ++a)
+      for (std::size_t b = 0; b < k; ++b) rows[a * k + b] += probs[i * k + a] * probs[i * k + b] / double(n);
+  for (std::size_t a = 0; a < k; ++a) {
+    double top = 0, norm = 0;
+    for (std::size_t b = 0; b < k; ++b)
+      if (b != a) top = std::max(top, rows[a * k + b]);
+    if (k > 1) rows[a * k + a] = top;
+    for (std::size_t b = 0; b < k; ++b) norm += rows[a * k + b] * rows[a * k + b];
+    if (norm > 0)
+      for (std::size_t b = 0; b < k; ++b) rows[a * k + b] /= std::sqrt(norm);
+  }
   auto dist2 = [&](const double* x, const double* y) {
-    double s = 0;
-    for (std::size_t j = 0; j < k; ++j) s += (x[j] - y[j]) * (x[j] - y[j]);
-    return s;
+    double d = 0;
+    for (std::size_t j = 0; j < k; ++j) d += (x[j] - y[j]) * (x[j] - y[j]);
+    return d;
   };
-  // k-means++: the first centre at random, each next one drawn in proportion to the squared distance to the nearest
-  std::vector<double> centres;
-  centres.reserve(clusters * k);
-  const std::size_t first = rng.uniform_int(k);
-  centres.insert(centres.end(), cov.begin() + first * k, cov.begin() + (first + 1) * k);
-  std::vector<double> nearest(k);
-  for (std::size_t m = 1; m < clusters; ++m) {
-    double total = 0;
-    for (std::size_t a = 0; a < k; ++a) {
-      nearest[a] = std::numeric_limits<double>::infinity();
-      for (std::size_t c = 0; c < m; ++c) nearest[a] = std::min(nearest[a], dist2(&cov[a * k], &centres[c * k]));
-      total += nearest[a];
+  // One k-means run: the assignment of each class and its within-cluster squared distance.
+  auto run = [&]() {
+    // k-means++: the first centre at random, each next one drawn in proportion to the squared distance to the nearest
+    std::vector<double> centres;
+    centres.reserve(clusters * k);
+    const std::size_t first = rng.uniform_int(k);
+    centres.insert(centres.end(), rows.begin() + std::ptrdiff_t(first * k), rows.begin() + std::ptrdiff_t((first + 1) * k));
+    std::vector<double> nearest(k);
+    for (std::size_t m = 1; m < clusters; ++m) {
+      double total = 0;
+      for (std::size_t a = 0; a < k; ++a) {
+        nearest[a] = std::numeric_limits<double>::infinity();
+        for (std::size_t c = 0; c < m; ++c) nearest[a] = std::min(nearest[a], dist2(&rows[a * k], &centres[c * k]));
+        total += nearest[a];
+      }
+      std::size_t pick = 0;
+      if (total > 0) {
+        double u = rng.uniform() * total;
+        while (pick + 1 < k && (u -= nearest[pick]) > 0) ++pick;
+      }
+      centres.insert(centres.end(), rows.begin() + std::ptrdiff_t(pick * k), rows.begin() + std::ptrdiff_t((pick + 1) * k));
     }
-    std::size_t pick = 0;
-    if (total > 0) {
-      double u = rng.uniform() * total;
-      while (pick + 1 < k && (u -= nearest[pick]) > 0) ++pick;
+    // Lloyd's iterations until no class changes cluster
+    std::vector<std::size_t> of(k, clusters);
+    for (std::size_t it = 0; it < iterations; ++it) {
+      bool moved = false;
+      for (std::size_t a = 0; a < k; ++a) {
+        std::size_t best = 0;
+        for (std::size_t c = 1; c < clusters; ++c)
+          if (dist2(&rows[a * k], &centres[c * k]) < dist2(&rows[a * k], &centres[best * k])) best = c;
+        moved |= best != of[a];
+        of[a] = best;
+      }
+      if (!moved) break;
+      for (std::size_t c = 0; c < clusters; ++c) {
+        std::size_t count = 0;
+        std::vector<double> sum(k, 0.0);
+        for (std::size_t a = 0; a < k; ++a)
+          if (of[a] == c) {
+            ++count;
+            for (std::size_t j = 0; j < k; ++j) sum[j] += rows[a * k + j];
+          }
+        if (count > 0)  // an empty cluster keeps its centre
+          for (std::size_t j = 0; j < k; ++j) centres[c * k + j] = sum[j] / double(count);
+      }
     }
-    centres.insert(centres.end(), cov.begin() + pick * k, cov.begin() + (pick + 1) * k);
+    double inertia = 0;
+    for (std::size_t a = 0; a < k; ++a) inertia += dist2(&rows[a * k], &centres[of[a] * k]);
+    return std::pair{of, inertia};
+  };
+  auto best = run();
+  for (std::size_t r = 1; r < restarts; ++r) {
+    auto next = run();
+    if (next.second < best.second) best = std::move(next);
   }
-  // Lloyd's iterations until no class changes cluster
-  std::vector<std::size_t> of(k, clusters);
-  for (std::size_t it = 0; it < iterations; ++it) {
-    bool moved = false;
-    for (std::size_t a = 0; a < k; ++a) {
-      std::size_t best = 0;
-      for (std::size_t c = 1; c < clusters; ++c)
-        if (dist2(&cov[a * k], &centres[c * k]) < dist2(&cov[a * k], &centres[best * k])) best = c;
-      moved |= best != of[a];
-      of[a] = best;
-    }
-    if (!moved) break;
-    for (std::size_t c = 0; c < clusters; ++c) {
-      std::size_t count = 0;
-      std::vector<double> sum(k, 0.0);
-      for (std::size_t a = 0; a < k; ++a)
-        if (of[a] == c) {
-          ++count;
-          for (std::size_t j = 0; j < k; ++j) sum[j] += cov[a * k + j];
-        }
-      if (count > 0)  // an empty cluster keeps its centre
-        for (std::size_t j = 0; j < k; ++j) centres[c * k + j] = sum[j] / double(count);
-    }
-  }
+  const std::vector<std::size_t>& of = best.first;
   std::vector<std::vector<std::size_t>> out;
   for (std::size_t a = 0; a < k; ++a) {  // ascending classes: the clusters come out ordered by their first class
     if (std::count(of.begin(), of.end(), of[a]) < 2) continue;
     bool seen = false;
-    for (const auto& s : out) seen |= of[s.front()] == of[a];
+    for (const auto& members : out) seen |= of[members.front()] == of[a];
     if (seen) continue;
     std::vector<std::size_t> members;
     for (std::size_t b = 0; b < k; ++b)
