@@ -14,6 +14,10 @@
 // measured once per process, in the same run as the benchmarks that compare against it, with the same
 // threads. Set DISTILL_GEMM_PEAK_GFLOPS=<number> to skip the measurement (e.g. to compare runs on one machine).
 // fraction_of_peak is a ratio; Google Benchmark prints it with a "/s" suffix because it is computed as a rate.
+//
+// `--profile` (taken off the command line before Google Benchmark sees it) makes benchmarks that call
+// profile_passes() run a few extra, untimed passes under an ad::Profile and print where the time goes per op kind
+// (calls, ms, share, MB and GB/s at the op's boundary) to stderr; the timed loop itself runs unprofiled.
 #ifndef DISTILL_BENCHMARKS_BENCH_GEMM_PEAK_CPP
 #define DISTILL_BENCHMARKS_BENCH_GEMM_PEAK_CPP
 
@@ -23,9 +27,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <set>
 #include <string>
 #include <string_view>
 
+#include "distill/autodiff/tape.hpp"
 #include "distill/core.hpp"
 
 namespace distill::bench {
@@ -125,11 +132,49 @@ inline void add_peak_to_context() {
   benchmark::AddCustomContext("gemm_peak_backend", std::string(p.backend));
 }
 
+//! True when the command line asked for --profile.
+inline bool& profile_requested() {
+  static bool on = false;
+  return on;
+}
+
+//! Removes `--profile` from argv (Google Benchmark rejects flags it does not know) and remembers it.
+inline void take_profile_flag(int* argc, char** argv) {
+  int kept = 0;
+  for (int i = 0; i < *argc; ++i) {
+    if (std::strcmp(argv[i], "--profile") == 0)
+      profile_requested() = true;
+    else
+      argv[kept++] = argv[i];
+  }
+  *argc = kept;
+}
+
+/**
+ * With --profile, runs `step` `passes` more times under an ad::Profile and prints the per-op table to stderr, once
+ * per `name` (Google Benchmark calls a benchmark function several times). Without it, does nothing.
+ */
+template <class Step>
+void profile_passes(const std::string& name, Step&& step, int passes = 3) {
+  static std::set<std::string> printed;
+  if (!profile_requested() || !printed.insert(name).second) return;
+  ad::Profile profile;
+  {
+    const ad::ProfileScope scope(profile);
+    for (int i = 0; i < passes; ++i) {
+      step();
+      profile.lap("(after the last tape event)", 0);  // freeing the tape, untaped work at the end of the pass
+    }
+  }
+  profile.print(stderr, double(passes), name.c_str());
+}
+
 }  // namespace distill::bench
 
 /// BENCHMARK_MAIN() that measures the GEMM peak first, so that it is not measured in the middle of a run.
 #define DISTILL_BENCHMARK_MAIN()                                          \
   int main(int argc, char** argv) {                                       \
+    ::distill::bench::take_profile_flag(&argc, argv);                     \
     ::benchmark::Initialize(&argc, argv);                                 \
     if (::benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;   \
     ::distill::bench::add_peak_to_context();                              \

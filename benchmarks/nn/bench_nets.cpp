@@ -4,6 +4,7 @@
 // and each pass of ConvNet-3's 128-channel layers by conv2d's own path (Winograd) and by im2col + GEMM.
 //
 //   build/benchmarks/nn/bench_nets --benchmark_counters_tabular=true   (prints the float GEMM peak it compares to)
+//   build/benchmarks/nn/bench_nets --profile --benchmark_filter=train_step   (+ where a train step's time goes, per op)
 //
 // The PyTorch reference is benchmarks/pytorch_reference.py (same nets, same batch).
 #include <benchmark/benchmark.h>
@@ -27,7 +28,7 @@ using distill::bench::convnet3_flops;
 using distill::bench::lenet_flops;
 
 template <class B, class M>
-void train_step_bench(benchmark::State& state, const M& model, double flops) {
+void train_step_bench(benchmark::State& state, const M& model, double flops, const char* label) {
   const std::size_t n = std::size_t(state.range(0));
   distill::Rng rng(0);
   const auto params = model.template init<B>(rng);
@@ -47,6 +48,9 @@ void train_step_bench(benchmark::State& state, const M& model, double flops) {
   // measures the steady state that training runs in (a cold step also pays a page fault per 4 KiB).
   step();
   for (auto _ : state) step();
+  distill::bench::profile_passes(std::string(label) + " train step, batch " + std::to_string(n) + " (" +
+                                     std::string(B::name) + ")",
+                                 step);
   state.SetItemsProcessed(std::int64_t(state.iterations()) * std::int64_t(n));
   state.counters["images/s"] = benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
   distill::bench::report_flops(state, flops);  // GFLOPS and fraction_of_peak (the machine's float GEMM peak)
@@ -54,11 +58,11 @@ void train_step_bench(benchmark::State& state, const M& model, double flops) {
 
 template <class B>
 void BM_LeNet_train_step(benchmark::State& state) {
-  train_step_bench<B>(state, nn::LeNet{}, lenet_flops(double(state.range(0))));
+  train_step_bench<B>(state, nn::LeNet{}, lenet_flops(double(state.range(0))), "LeNet");
 }
 template <class B>
 void BM_ConvNet3_train_step(benchmark::State& state) {
-  train_step_bench<B>(state, nn::ConvNet{}, convnet3_flops(double(state.range(0))));
+  train_step_bench<B>(state, nn::ConvNet{}, convnet3_flops(double(state.range(0))), "ConvNet-3");
 }
 
 // Forward only, for comparison with the PyTorch figure (≈1.2 s per 256-image forward).

@@ -5,6 +5,7 @@
 // the fraction of the machine's float GEMM peak measured in the same run.
 //
 //   build/benchmarks/synthetic/bench_unrolled_step --benchmark_counters_tabular=true
+//   build/benchmarks/synthetic/bench_unrolled_step --profile   (+ where an outer step's time goes, per op kind)
 //
 // The PyTorch reference for the same step is benchmarks/pytorch_unrolled_reference.py.
 //
@@ -66,6 +67,10 @@ void BM_unrolled_outer_step(benchmark::State& state) {
   };
   step();  // fills the buffer pool, as the first outer step of a run does
   for (auto _ : state) step();
+  distill::bench::profile_passes(std::string("unrolled-GD outer step, ") +
+                                     (memory == syn::Memory::full ? "full memory" : "recompute") + " (" +
+                                     std::string(B::name) + ")",
+                                 step);
   distill::bench::report_flops(state, outer_step_flops(double(kClasses), double(kSteps * kEpochs), double(kRealBatch)));
 }
 

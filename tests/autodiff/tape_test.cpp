@@ -125,3 +125,52 @@ TEMPLATE_TEST_CASE("hypergradient through two unrolled SGD steps matches finite 
   CHECK(r.checked == 7);
   CHECK(r.max_rel_error < 1e-6);
 }
+
+TEMPLATE_TEST_CASE("Profile: counts the ops of a small graph and their backward, and nothing when off", "[autodiff]",
+                   DISTILL_TEST_BACKENDS) {
+  using B = TestType;
+  using T = typename B::Scalar;
+  ad::Tape<B> tape;
+  auto x = tape.variable(Tensor<T>({4}, {1, 2, 3, 4}));
+  const ad::Var<B> c(Tensor<T>({4}, T(2)));
+  auto f = [&] { return ad::sum(ad::add(ad::mul(x, x), ad::exp(ad::mul(x, c)))); };
+  (void)ad::grad(f(), x);  // off: nothing is charged anywhere
+
+  ad::Profile profile;
+  {
+    const ad::ProfileScope scope(profile);
+    for (int pass = 0; pass < 2; ++pass) {
+      const auto g = ad::grad(f(), x);
+      CHECK(g.value()[0] == Approx(2 + 2 * std::exp(2.0)));
+    }
+  }
+  (void)ad::grad(f(), x);  // after the scope: off again
+  CHECK(profile.entry("mul").calls == 4);  // x·x and x·c, two passes
+  CHECK(profile.entry("exp").calls == 2);
+  CHECK(profile.entry("add").calls == 2);
+  CHECK(profile.entry("sum_to").calls == 2);
+  CHECK(profile.entry("mul backward").calls == 4);
+  CHECK(profile.entry("exp backward").calls == 2);
+  CHECK(profile.entry("sum_to backward").calls == 2);
+  CHECK(profile.entry("variable backward").calls == 0);  // leaves have no backward
+  // Bytes at the boundary: mul reads two [4] tensors, writes one; sum (sum_to a scalar) reads four, writes one.
+  CHECK(profile.entry("mul").bytes == Approx(2 * 2 * 12 * sizeof(T)));
+  CHECK(profile.entry("sum_to").bytes == Approx(2 * 5 * sizeof(T)));
+  double seconds = 0;
+  for (const auto& e : profile.entries()) {
+    CHECK(e.seconds >= 0);
+    seconds += e.seconds;
+  }
+  CHECK(seconds == Approx(profile.total_seconds()));
+  CHECK(profile.entries().front().seconds >= profile.entries().back().seconds);
+
+  // create_graph: the ops the backward records are charged to their own kinds.
+  ad::Profile second;
+  {
+    const ad::ProfileScope scope(second);
+    const auto g = ad::grad(f(), x, {.create_graph = true});
+    (void)ad::grad(ad::sum(g), x);
+  }
+  CHECK(second.entry("mul").calls > 2);
+  CHECK(second.entry("mul backward").calls > 2);
+}

@@ -71,13 +71,28 @@ std::vector<Var<B>> grad(const Var<B>& y, const std::vector<Var<B>>& xs, GradOpt
     if (!reach[i] || !grads[i].defined()) continue;
     const Node<B>& node = tape.node(std::int64_t(i));  // deque: stays valid while backward appends nodes
     if (node.backward) {
+      Profile* profile = detail::active_profile;
+      if (profile) [[unlikely]]
+        profile->lap("grad bookkeeping", 0);
       const std::vector<Var<B>> gs = node.backward(tape.output_of(std::int64_t(i)), grads[i]);
+      if (profile) [[unlikely]] {
+        std::size_t bytes = grads[i].size();
+        for (std::size_t k = 0; k < node.inputs.size(); ++k)
+          bytes += node.inputs[k].size() + (gs[k].defined() ? gs[k].size() : 0);
+        profile->lap(std::string(node.op) + " backward", bytes * sizeof(T));
+      }
       for (std::size_t k = 0; k < node.inputs.size(); ++k) {
         const Var<B>& in = node.inputs[k];
         if (in.tape() != &tape || !gs[k].defined() || !reach[std::size_t(in.index())]) continue;
         DISTILL_ASSERT(gs[k].shape() == in.shape());
         Var<B>& acc = grads[std::size_t(in.index())];
-        acc = acc.defined() ? add(acc, gs[k]) : gs[k];
+        if (!acc.defined()) {
+          acc = gs[k];
+          continue;
+        }
+        acc = add(acc, gs[k]);
+        if (profile) [[unlikely]]
+          profile->lap("grad accumulate", 3 * acc.size() * sizeof(T));
       }
     }
     if (!wanted[i]) grads[i] = Var<B>{};  // free as we go

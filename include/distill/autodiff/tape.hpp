@@ -23,12 +23,18 @@
  *   - Nodes live in a deque, so recording during a backward pass never moves the node being processed.
  *   - mark()/rewind() drop everything recorded after a point (bounded-memory unrolling recomputes a step's graph
  *     and throws it away again).
+ *   - Each node keeps the name of its op, so a Profile (below) can say where a pass spends its time.
  */
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -40,6 +46,102 @@ namespace distill::ad {
 
 template <Backend B>
 class Tape;
+
+/**
+ * Where a pass spends its time, per op kind, read off the tape: calls, seconds and bytes of each forward op
+ * (`conv2d`, `matmul`, …) and of each op's backward (`conv2d backward`), accumulated over any number of passes.
+ *
+ * How: every tape event — an op recorded, a node's backward returning, a gradient accumulated — charges the wall
+ * time since the previous event to its own kind. So an op's time is the time from the previous recorded op to its
+ * record, which covers its forward kernel and whatever untaped arithmetic ran just before it (constants, masks);
+ * under create_graph the ops a backward records are charged to their own kinds and the rest to "<op> backward".
+ * Bytes are those at the op's boundary — inputs and output forward; the incoming gradient, the inputs and the
+ * gradients produced backward — a lower bound of its memory traffic, against which the time says how far an
+ * op is from the streaming bandwidth.
+ *
+ * Off, it costs one test of a thread-local pointer per recorded op: a Profile counts only while a
+ * ProfileScope installs it on the calling thread.
+ */
+class Profile {
+ public:
+  struct Entry {
+    std::string op;
+    std::size_t calls = 0;
+    double seconds = 0;
+    double bytes = 0;
+  };
+
+  //! Charges the time since the previous event to `op` (one call, `bytes` at its boundary).
+  void lap(const std::string& op, std::size_t bytes) {
+    const auto now = Clock::now();
+    Entry& e = entries_[op];
+    e.op = op;
+    e.calls += 1;
+    e.seconds += std::chrono::duration<double>(now - last_).count();
+    e.bytes += double(bytes);
+    last_ = now;
+  }
+  //! Starts a new interval without charging anyone (the time before it belongs to no op).
+  void restart() { last_ = Clock::now(); }
+  void clear() { entries_.clear(); }
+
+  //! Every op kind seen, the most time first.
+  std::vector<Entry> entries() const {
+    std::vector<Entry> out;
+    for (const auto& [op, e] : entries_) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.seconds > b.seconds; });
+    return out;
+  }
+  //! The entry of one op kind (zeros if it never ran).
+  Entry entry(const std::string& op) const {
+    const auto it = entries_.find(op);
+    return it == entries_.end() ? Entry{op} : it->second;
+  }
+  double total_seconds() const {
+    double s = 0;
+    for (const auto& [op, e] : entries_) s += e.seconds;
+    return s;
+  }
+
+  /**
+   * A table per pass: op kind, calls, ms, share of the profiled time, MB and GB/s at the op's boundary.
+   * @param passes how many passes the profile accumulated (the table divides by it)
+   */
+  void print(std::FILE* out, double passes = 1, const char* title = "tape profile") const {
+    const double total = total_seconds();
+    std::fprintf(out, "%s: %.3f ms per pass over %g pass(es)\n", title, 1e3 * total / passes, passes);
+    std::fprintf(out, "  %-34s %9s %10s %7s %10s %8s\n", "op", "calls", "ms", "share", "MB", "GB/s");
+    for (const auto& e : entries())
+      std::fprintf(out, "  %-34s %9.1f %10.3f %6.1f%% %10.2f %8.2f\n", e.op.c_str(), double(e.calls) / passes,
+                   1e3 * e.seconds / passes, total > 0 ? 100 * e.seconds / total : 0.0, e.bytes / passes / 1e6,
+                   e.seconds > 0 ? e.bytes / e.seconds / 1e9 : 0.0);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::map<std::string, Entry> entries_;
+  Clock::time_point last_ = Clock::now();
+};
+
+namespace detail {
+//! The Profile that tape events on this thread charge (nullptr: profiling off).
+inline thread_local Profile* active_profile = nullptr;
+}  // namespace detail
+
+/// RAII: tape events on this thread are charged to `profile` while the scope lives (scopes nest).
+class ProfileScope {
+ public:
+  explicit ProfileScope(Profile& profile) : previous_(detail::active_profile) {
+    detail::active_profile = &profile;
+    profile.restart();
+  }
+  ~ProfileScope() { detail::active_profile = previous_; }
+  ProfileScope(const ProfileScope&) = delete;
+  ProfileScope& operator=(const ProfileScope&) = delete;
+
+ private:
+  Profile* previous_;
+};
 
 /**
  * A tensor value that may carry a place on a Tape. Cheap to copy (a tensor handle, a pointer, an index).
@@ -94,6 +196,7 @@ struct Node {
   Tensor<typename B::Scalar> value;
   std::vector<Var<B>> inputs;
   BackwardFn<B> backward;  //!< empty for leaves (variables)
+  const char* op = "variable";  //!< the op's name (a string literal), for profiles and messages
 };
 
 template <Backend B>
@@ -116,12 +219,17 @@ class Tape {
    * Records the result of an operation. Ops call this; users do not need to.
    * If recording is off, or no input is on this tape, the result is a constant.
    */
-  Var<B> record(Tensor<T> value, std::vector<Var<B>> inputs, BackwardFn<B> backward) {
+  Var<B> record(Tensor<T> value, std::vector<Var<B>> inputs, BackwardFn<B> backward, const char* op = "op") {
     if (!recording_) return Var<B>(std::move(value));
     bool any = false;
     for (const auto& in : inputs) any = any || in.tape() == this;
     if (!any) return Var<B>(std::move(value));
-    nodes_.push_back(Node<B>{value, std::move(inputs), std::move(backward)});
+    if (Profile* profile = detail::active_profile) [[unlikely]] {
+      std::size_t bytes = value.size();
+      for (const auto& in : inputs) bytes += in.size();
+      profile->lap(op, bytes * sizeof(T));
+    }
+    nodes_.push_back(Node<B>{value, std::move(inputs), std::move(backward), op});
     return Var<B>(std::move(value), this, std::int64_t(nodes_.size() - 1));
   }
 
@@ -193,7 +301,7 @@ Var<B> make_result(Tensor<typename B::Scalar> value, std::vector<Var<B>> inputs,
     tape = in.tape();
   }
   if (!tape) return Var<B>(std::move(value));
-  return tape->record(std::move(value), std::move(inputs), std::move(backward));
+  return tape->record(std::move(value), std::move(inputs), std::move(backward), op);
 }
 
 }  // namespace distill::ad
