@@ -97,11 +97,11 @@ def main():
             net.zero_grad(set_to_none=True)
             F.cross_entropy(net(x), y).backward()
         t = timeit(step, args.repeats)
-        print(f"{name} forward+backward: {t * 1e3:.0f} ms/batch, {n / t:.1f} images/s, {flops / t / 1e9:.2f} GFLOP/s")
+        print(f"{name} forward+backward: {t * 1e3:.1f} ms/batch, {n / t:.1f} images/s, {flops / t / 1e9:.2f} GFLOP/s")
     net = nets["ConvNet-3"][0]
     with torch.no_grad():
         t = timeit(lambda: net(x), args.repeats)
-    print(f"ConvNet-3 forward: {t * 1e3:.0f} ms/batch, {n / t:.1f} images/s")
+    print(f"ConvNet-3 forward: {t * 1e3:.1f} ms/batch, {n / t:.1f} images/s")
 
 
 if __name__ == "__main__":
