@@ -403,6 +403,16 @@ namespace detail {
 template <Backend B>
 Var<B> put_add_checked(const Var<B>& g, SharedIndex index, const Shape& shape);
 
+//! Records `out` = x.flat[index] (already gathered by the caller) as a take node.
+template <Backend B>
+Var<B> record_take(const Var<B>& x, SharedIndex index, Tensor<typename B::Scalar> out) {
+  return make_result<B>(std::move(out), {x},
+                        [index, in_shape = x.shape()](const Var<B>&, const Var<B>& g) {
+                          return std::vector<Var<B>>{put_add_checked(g, index, in_shape)};
+                        },
+                        "take");
+}
+
 //! take() after its indices were checked.
 template <Backend B>
 Var<B> take_checked(const Var<B>& x, SharedIndex index, const Shape& shape) {
@@ -452,18 +462,44 @@ Var<B> put_add(const Var<B>& g, std::vector<std::size_t> index, Shape shape) {
   return detail::put_add_checked(g, std::make_shared<const std::vector<std::size_t>>(std::move(index)), shape);
 }
 
-/// Max pooling with a k×k window (stride defaults to k): a gather at the (constant) argmax of each window.
+/**
+ * Max pooling with a k×k window (stride defaults to k): a gather at the (constant) argmax of each window.
+ * The argmax and the gathered values come out of one pass (the indices are in range by construction, so they
+ * are not checked again), with the 2×2 / stride-2 case written out; the node is a take like any other.
+ */
 template <Backend B>
 Var<B> max_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
+  using T = typename B::Scalar;
   const ConvGeometry g = detail::conv_geometry(x.shape(), k, k, stride ? stride : k, 0, "max_pool2d");
   const std::size_t oh = g.out_h(), ow = g.out_w(), planes = g.batch * g.channels;
-  std::vector<std::size_t> argmax(planes * oh * ow);
-  const auto* v = x.value().data();
+  auto argmax = std::make_shared<std::vector<std::size_t>>(planes * oh * ow);
+  auto y = Tensor<T>::empty(Shape{g.batch, g.channels, oh, ow});
+  const T* v = x.value().data();
+  std::size_t* am = argmax->data();
+  T* yv = y.data();
+  const bool two = k == 2 && g.stride_h == 2 && g.stride_w == 2;
 #pragma omp parallel for schedule(static) if (planes * oh * ow * k * k > (1u << 16))
   for (std::size_t pl = 0; pl < planes; ++pl)
     for (std::size_t i = 0; i < oh; ++i) {
-      std::size_t* out = argmax.data() + (pl * oh + i) * ow;
+      const std::size_t o = (pl * oh + i) * ow;
       const std::size_t row = pl * g.height * g.width + (i * g.stride_h) * g.width;  // window (i, 0)'s top left
+      if (two) {
+        // Branch-free (a compare-and-branch per tap mispredicts half the time on real activations): the first of
+        // the largest of each row pair, then of the two, which is the general loop's choice for numbers.
+        const T* r0 = v + row;
+        const T* r1 = r0 + g.width;
+        const std::size_t width = g.width;
+#pragma omp simd
+        for (std::size_t j = 0; j < ow; ++j) {
+          const T a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+          const std::size_t top_right = b > a, bottom_right = d > c;
+          const T top = std::max(a, b), bottom = std::max(c, d);  // std::max(a, b) is b > a ? b : a
+          const std::size_t lower = bottom > top;
+          am[o + j] = row + 2 * j + top_right + lower * (width + bottom_right - top_right);
+          yv[o + j] = std::max(top, bottom);
+        }
+        continue;
+      }
       for (std::size_t j = 0; j < ow; ++j) {
         std::size_t best = row + j * g.stride_w;
         for (std::size_t a = 0; a < k; ++a)
@@ -471,10 +507,11 @@ Var<B> max_pool2d(const Var<B>& x, std::size_t k, std::size_t stride = 0) {
             const std::size_t idx = row + a * g.width + j * g.stride_w + b;
             if (v[idx] > v[best]) best = idx;
           }
-        out[j] = best;
+        am[o + j] = best;
+        yv[o + j] = v[best];
       }
     }
-  return take(x, std::move(argmax), Shape{g.batch, g.channels, oh, ow});
+  return detail::record_take(x, SharedIndex(std::move(argmax)), std::move(y));
 }
 
 }  // namespace distill::ad
