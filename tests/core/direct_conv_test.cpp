@@ -71,6 +71,18 @@ TEMPLATE_TEST_CASE("DirectConv forward and weight gradient match their definitio
           INFO("weight gradient at channel " << f << ", tap " << t);
           REQUIRE(std::abs(double(dw[f * taps + t]) - s) <= tol * (1 + std::abs(s)) * double(oh * ow));
         }
+
+  // Lane-wise sums over two samples (the same one twice), added up once: twice the gradient on top of 0.5.
+  using Direct = dd::detail::DirectConv<T>;
+  std::vector<T> lanes(o * taps * Direct::lanes(), T(0)), dw2(o * taps, T(0.5));
+  for (int sample = 0; sample < 2; ++sample)
+    direct.accumulate_weight_grad_lanes(x.data(), dy.data(), lanes.data(), scratch.data());
+  Direct::sum_lanes(lanes.data(), dw2.data(), o * taps);
+  for (std::size_t i = 0; i < o * taps; ++i) {
+    const double expected = 0.5 + 2 * (double(dw[i]) - 0.5);
+    INFO("lane-wise weight gradient at " << i);
+    REQUIRE(std::abs(double(dw2[i]) - expected) <= tol * (1 + std::abs(expected)) * double(oh * ow));
+  }
 }
 
 TEMPLATE_TEST_CASE("DirectConv on the transposed geometry is the input gradient", "[core][conv][direct]", float,

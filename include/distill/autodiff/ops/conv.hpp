@@ -197,16 +197,18 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
   const std::size_t scratch_size = direct ? direct->scratch_size() : ckk * p;
   // Scratch per thread: the im2col block (or the direct path's padded sample). Each thread sums its samples into
   // its own row of `partials`, and the rows are added in thread order afterwards, so a given thread count always
-  // gives the same bytes (merging under a mutex added them in the order the threads finished).
+  // gives the same bytes (merging under a mutex added them in the order the threads finished). The direct path
+  // keeps its sums lane-wise (lanes() per weight) and adds the lanes up once, not once per sample.
   std::size_t max_threads = 1;
 #if defined(_OPENMP)
   max_threads = std::size_t(omp_get_max_threads());
 #endif
-  Tensor<T> partials(Shape{max_threads, o * ckk});  // zeros: rows of threads that do not run add nothing
+  const std::size_t lanes = direct ? distill::detail::DirectConv<T>::lanes() : 1, row = o * ckk * lanes;
+  Tensor<T> partials(Shape{max_threads, row});  // zeros: rows of threads that do not run add nothing
   auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch, T* partial) {
     for (std::size_t n = begin; n < end; ++n) {
       if (direct) {
-        direct->accumulate_weight_grad(x.data() + n * in, y.data() + n * o * p, partial, scratch);
+        direct->accumulate_weight_grad_lanes(x.data() + n * in, y.data() + n * o * p, partial, scratch);
       } else {
         B::im2col(g1, x.data() + n * in, scratch);
         B::gemm(Gemm<T>{false, true, o, ckk, p, T(1), y.data() + n * o * p, p, scratch, p, T(1), partial, ckk});
@@ -222,13 +224,18 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
       threads = std::size_t(omp_get_num_threads());
       id = std::size_t(omp_get_thread_num());
 #endif
-      accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data(), partials.data() + id * o * ckk);
+      accumulate(g.batch * id / threads, g.batch * (id + 1) / threads, scratch.data(), partials.data() + id * row);
     }
   } else {
     auto scratch = Tensor<T>::empty(Shape{scratch_size});
     accumulate(0, g.batch, scratch.data(), partials.data());
   }
-  for (std::size_t t = 0; t < max_threads; ++t) B::axpby(T(1), partials.data() + t * o * ckk, T(1), w.data(), w.size());
+  for (std::size_t t = 0; t < max_threads; ++t) {
+    if (direct)
+      distill::detail::DirectConv<T>::sum_lanes(partials.data() + t * row, w.data(), w.size());
+    else
+      B::axpby(T(1), partials.data() + t * row, T(1), w.data(), w.size());
+  }
   return w;
 }
 

@@ -22,8 +22,12 @@
  * second, 2/30 for ConvNet's first.
  *
  * Register blocking: outputs accumulate in registers for `kOutBlock` output channels × 2 packs of positions
- * (forward), or for `kOutBlock` channels × 2 taps (weight gradient). Each tap then costs 2 loads of the image and
- * `kOutBlock` broadcasts of the weight per 2·kOutBlock multiply-adds.
+ * (forward), or for `kOutBlock` channels × 4 taps (weight gradient; 2 taps where the ISA has 16 vector registers).
+ * Each tap then costs 2 loads of the image and `kOutBlock` broadcasts of the weight per 2·kOutBlock multiply-adds.
+ *
+ * Over a batch, the weight gradient keeps its partial sums lane-wise (accumulate_weight_grad_lanes, then
+ * sum_lanes once): summing every (channel, tap) accumulator across its lanes after each sample cost as much as the
+ * multiply-adds themselves in LeNet's second layer, whose 10 × 14 map is only 10 packs of positions.
  */
 
 #include <algorithm>
@@ -111,19 +115,53 @@ class DirectConv {
     pad(x, xp);
     for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
       const std::size_t nb = std::min(kOutBlock, out_ - o0);
-      // dy in the virtual layout, zero at the garbage positions so they add nothing.
-      std::fill_n(stage, nb * positions_, T(0));
-      for (std::size_t b = 0; b < nb; ++b)
-        for (std::size_t i = 0; i < oh_; ++i)
-          std::copy_n(dy + ((o0 + b) * oh_ + i) * ow_, ow_, stage + b * positions_ + i * pitch_);
-      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB>(xp, stage, dw + o0 * taps_); });
+      stage_dy(dy, o0, nb, stage);
+      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB, false>(xp, stage, dw + o0 * taps_); });
     }
+  }
+
+  //! The partial sums per weight that accumulate_weight_grad_lanes keeps (the SIMD width).
+  static constexpr std::size_t lanes() { return Lanes<Pack<T>>::size; }
+
+  /**
+   * dwl += dy ⋆ x lane by lane: dwl [O, C·kh·kw, lanes()] holds, per weight, the partial sums that
+   * accumulate_weight_grad would add up and add to dw. Call it for every sample, then sum_lanes() once.
+   */
+  void accumulate_weight_grad_lanes(const T* x, const T* dy, T* dwl, T* scratch) const {
+    T* xp = scratch;
+    T* stage = scratch + padded_size_;
+    pad(x, xp);
+    for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
+      const std::size_t nb = std::min(kOutBlock, out_ - o0);
+      stage_dy(dy, o0, nb, stage);
+      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB, true>(xp, stage, dwl + o0 * taps_ * kLanes); });
+    }
+  }
+
+  //! dw[i] += Σ_l dwl[i·lanes() + l] for i < n: the weight gradient from accumulate_weight_grad_lanes' sums.
+  static void sum_lanes(const T* dwl, T* dw, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) dw[i] += T(L::sum(L::load(dwl + i * kLanes)));
   }
 
  private:
   using V = Pack<T>;
   using L = Lanes<V>;
   static constexpr std::size_t kLanes = L::size;
+  //! Taps per weight-gradient register block: 4 × kOutBlock accumulators + 4 image packs fit 32 vector registers
+  //! (AVX-512), not 16.
+  static constexpr std::size_t kGradTaps = sizeof(V) >= 64 ? 4 : 2;
+
+  //! dy of channels o0 … o0 + nb − 1 in the virtual layout, zero at the garbage positions so they add nothing.
+  void stage_dy(const T* dy, std::size_t o0, std::size_t nb, T* stage) const {
+    for (std::size_t b = 0; b < nb; ++b) {
+      T* dst = stage + b * positions_;
+      for (std::size_t i = 0; i < oh_; ++i) {
+        std::copy_n(dy + ((o0 + b) * oh_ + i) * ow_, ow_, dst + i * pitch_);
+        std::fill(dst + i * pitch_ + ow_, dst + (i + 1) * pitch_, T(0));
+      }
+      std::fill(dst + oh_ * pitch_, dst + positions_, T(0));
+    }
+  }
   static constexpr std::size_t kBlock = 2 * kLanes;  //!< positions per forward register block
 
   static std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
@@ -171,15 +209,18 @@ class DirectConv {
     }
   }
 
-  //! dw[b][t] += Σ_q stage[b][q] · xp[offset[t] + q] for NB channels, two taps per pass.
-  template <std::size_t NB>
+  //! dw[b][t] += Σ_q stage[b][q] · xp[offset[t] + q] for NB channels, kGradTaps taps per pass (then 2, then 1);
+  //! ToLanes: into dw [NB, taps, lanes] lane-wise instead.
+  template <std::size_t NB, bool ToLanes>
   void weight_grad_block(const T* xp, const T* stage, T* dw) const {
     std::size_t t = 0;
-    for (; t + 2 <= taps_; t += 2) weight_grad_taps<NB, 2>(xp, stage, dw, t);
-    if (t < taps_) weight_grad_taps<NB, 1>(xp, stage, dw, t);
+    if constexpr (kGradTaps == 4)
+      for (; t + 4 <= taps_; t += 4) weight_grad_taps<NB, 4, ToLanes>(xp, stage, dw, t);
+    for (; t + 2 <= taps_; t += 2) weight_grad_taps<NB, 2, ToLanes>(xp, stage, dw, t);
+    if (t < taps_) weight_grad_taps<NB, 1, ToLanes>(xp, stage, dw, t);
   }
 
-  template <std::size_t NB, std::size_t NT>
+  template <std::size_t NB, std::size_t NT, bool ToLanes>
   void weight_grad_taps(const T* xp, const T* stage, T* dw, std::size_t t) const {
     V acc[NB][NT];
     for (std::size_t b = 0; b < NB; ++b)
@@ -193,7 +234,14 @@ class DirectConv {
       }
     }
     for (std::size_t b = 0; b < NB; ++b)
-      for (std::size_t k = 0; k < NT; ++k) dw[b * taps_ + t + k] += T(L::sum(acc[b][k]));
+      for (std::size_t k = 0; k < NT; ++k) {
+        if constexpr (ToLanes) {
+          T* p = dw + (b * taps_ + t + k) * kLanes;
+          L::store(L::load(p) + acc[b][k], p);
+        } else {
+          dw[b * taps_ + t + k] += T(L::sum(acc[b][k]));
+        }
+      }
   }
 
   ConvGeometry g_;
