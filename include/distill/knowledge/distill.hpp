@@ -126,22 +126,14 @@ struct ErrorCount {
   double rate() const { return total ? double(errors) / double(total) : 0.0; }
 };
 
-/**
- * Counts the examples of `data` whose arg-max logit (ties: the lower class) is not the label.
- * @tparam B the backend (default: DefaultBackend<T>)
- * @throw invalid_argument on invalid data or logits of the wrong width.
- */
-template <class B = void, class M, std::floating_point T>
-ErrorCount count_errors(const M& model, const nn::Params<T>& params, const LabeledData<T>& data) {
-  data.validate("knowledge::count_errors()");
-  ErrorCount c{.class_errors = std::vector<std::size_t>(data.num_classes), .class_totals = std::vector<std::size_t>(data.num_classes)};
-  if (data.empty()) return c;
-  const Tensor<T> z = logits_of<B>(model, params, data.images);
-  DISTILL_CHECK(z.shape(1) == data.num_classes, "knowledge::count_errors(): the model returns ", z.shape(1),
-                " logits per example but the data have ", data.num_classes, " classes");
-  const std::size_t k = z.shape(1);
+namespace detail {
+// The errors of the arg-max (ties: the lower class) of each row of `scores` [N, K] (logits or probabilities).
+template <class S, std::floating_point T>
+ErrorCount count_argmax_errors(const S* scores, const LabeledData<T>& data) {
+  const std::size_t k = data.num_classes;
+  ErrorCount c{.class_errors = std::vector<std::size_t>(k), .class_totals = std::vector<std::size_t>(k)};
   for (std::size_t i = 0; i < data.size(); ++i) {
-    const T* row = z.data() + i * k;
+    const S* row = scores + i * k;
     const auto y = std::size_t(data.labels[i]);
     const auto best = std::size_t(std::max_element(row, row + k) - row);
     ++c.class_totals[y];
@@ -152,6 +144,24 @@ ErrorCount count_errors(const M& model, const nn::Params<T>& params, const Label
     }
   }
   return c;
+}
+}  // namespace detail
+
+/**
+ * Counts the examples of `data` whose arg-max logit (ties: the lower class) is not the label.
+ * @tparam B the backend (default: DefaultBackend<T>)
+ * @throw invalid_argument on invalid data or logits of the wrong width.
+ */
+template <class B = void, class M, std::floating_point T>
+ErrorCount count_errors(const M& model, const nn::Params<T>& params, const LabeledData<T>& data) {
+  data.validate("knowledge::count_errors()");
+  if (data.empty())
+    return ErrorCount{.class_errors = std::vector<std::size_t>(data.num_classes),
+                      .class_totals = std::vector<std::size_t>(data.num_classes)};
+  const Tensor<T> z = logits_of<B>(model, params, data.images);
+  DISTILL_CHECK(z.shape(1) == data.num_classes, "knowledge::count_errors(): the model returns ", z.shape(1),
+                " logits per example but the data have ", data.num_classes, " classes");
+  return detail::count_argmax_errors(z.data(), data);
 }
 
 /**

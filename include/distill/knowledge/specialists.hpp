@@ -460,22 +460,9 @@ class SpecialistEnsemble {
 /// Errors of the arg-max of `probs` [N, K] against `data`'s labels, overall and per class (as count_errors).
 template <std::floating_point T>
 ErrorCount count_errors(const std::vector<double>& probs, const LabeledData<T>& data) {
-  const std::size_t k = data.num_classes;
-  DISTILL_CHECK(probs.size() == data.size() * k, "knowledge::count_errors(): ", probs.size(),
-                " probabilities for ", data.size(), " examples of ", k, " classes");
-  ErrorCount c{.class_errors = std::vector<std::size_t>(k), .class_totals = std::vector<std::size_t>(k)};
-  for (std::size_t i = 0; i < data.size(); ++i) {
-    const double* row = &probs[i * k];
-    const auto y = std::size_t(data.labels[i]);
-    const auto best = std::size_t(std::max_element(row, row + k) - row);
-    ++c.class_totals[y];
-    ++c.total;
-    if (best != y) {
-      ++c.errors;
-      ++c.class_errors[y];
-    }
-  }
-  return c;
+  DISTILL_CHECK(probs.size() == data.size() * data.num_classes, "knowledge::count_errors(): ", probs.size(),
+                " probabilities for ", data.size(), " examples of ", data.num_classes, " classes");
+  return detail::count_argmax_errors(probs.data(), data);
 }
 
 }  // namespace distill::knowledge
