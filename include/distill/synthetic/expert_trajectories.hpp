@@ -226,7 +226,7 @@ ExpertTrajectory<typename B::Scalar> load_expert(const std::filesystem::path& pa
 inline std::vector<std::filesystem::path> expert_files(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) DISTILL_THROW(io_error, "expert_files(): '", dir.string(),
-                   "' is not a folder (expected the --out folder of distill_mtt --make-experts)");
+                   "' is not a folder (expected a folder written by distill_mtt --make-experts)");
   std::vector<std::filesystem::path> out;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {
     const std::string name = entry.path().filename().string();
