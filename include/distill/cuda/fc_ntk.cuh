@@ -32,6 +32,7 @@
 #include "distill/core/backend.hpp"
 #include "distill/core/error.hpp"
 #include "distill/core/tensor.hpp"
+#include "distill/cuda/cholesky.cuh"
 #include "distill/cuda/error.cuh"
 #include "distill/cuda/memory.cuh"
 #include "distill/kernels/concepts.hpp"
@@ -190,6 +191,9 @@ struct FcNtk {
   kernels::FcNtk kernel;               //!< the options (depth, σ_w², σ_b², NTK or NNGP)
   std::size_t block_rows = 2048;       //!< rows of X1 per block of the streamed VJP (device memory ∝ block_rows·n2)
   bool tf32 = false;                   //!< let float GEMMs use TF32 tensor cores (see the file comment)
+
+  //! KIP's, Label Solve's and KRR's solves with this kernel factor on the device (kernels::factor_ridge).
+  using RidgeSolver = RidgeCholesky;
 
   /**
    * K(X1, X2), computed on the device and copied back.

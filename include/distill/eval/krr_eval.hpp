@@ -65,7 +65,7 @@ KrrEvalResult krr_accuracy(const K& kernel, const Tensor<typename B::Scalar>& xs
   DISTILL_CHECK(options.batch_size > 0, "krr_accuracy(): batch_size is 0, expected at least 1");
   const std::size_t n = xs.shape(0), c = ys.shape(1), total = labels.size();
   const Tensor<double> xs_d = xs.template cast<double>();
-  const auto chol = kernels::RidgeCholesky::factor<BD>(kernel.template gram<BD>(xs_d, xs_d), options.reg, "krr_accuracy()");
+  const auto chol = kernels::factor_ridge<K, BD>(kernel.template gram<BD>(xs_d, xs_d), options.reg, "krr_accuracy()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());
 
   KrrEvalResult res;

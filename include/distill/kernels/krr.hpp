@@ -124,6 +124,20 @@ struct KrrModel {
 };
 
 /**
+ * Factors K + λI (K in double) with the solver the kernel names as its `RidgeSolver`, else with RidgeCholesky on the
+ * double backend BD. cuda::FcNtk names cuda::RidgeCholesky, so a GPU kernel's KIP, Label Solve and KRR solves stay
+ * on the GPU; both solvers have factor(k, reg, where), solve(rhs), ridge() and size().
+ */
+template <class K, Backend BD>
+auto factor_ridge(const Tensor<double>& k, double reg, const char* where) {
+  if constexpr (requires { typename K::RidgeSolver; }) {
+    return K::RidgeSolver::factor(k, reg, where);
+  } else {
+    return RidgeCholesky::factor<BD>(k, reg, where);
+  }
+}
+
+/**
  * Fits KRR on (X_s, Y_s).
  * @tparam B  a Backend whose double twin runs the Cholesky factorisation
  * @tparam K  a Kernel on B

@@ -277,7 +277,7 @@ KipLossGrad<typename B::Scalar> kip_loss_features(const K& kernel, const Tensor<
   }
 
   // 2. the n×n solve, the m×n residuals, the loss and ∂L/∂y_s, ∂L/∂K_ss, ∂L/∂K_ts = r αᵀ
-  const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
+  const auto chol = kernels::factor_ridge<K, BD>(kss, reg, "kip_loss_and_grad()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
   const KipTargetPass<T> tp = kip_residuals<B>(kts, yt, alpha, objective);
   KipLossGrad<T> out = kip_loss_of(tp, m, c, objective);
@@ -346,7 +346,7 @@ KipLossGrad<typename B::Scalar> kip_loss_and_grad(const K& kernel, const Tensor<
   const Tensor<double> xs_d = xs.template cast<double>();
   kernels::GramCache<double> cache_ss;
   const Tensor<double> kss = kernel.template gram<BD>(xs_d, xs_d, &cache_ss);  // [n, n]
-  const auto chol = kernels::RidgeCholesky::factor<BD>(kss, reg, "kip_loss_and_grad()");
+  const auto chol = kernels::factor_ridge<K, BD>(kss, reg, "kip_loss_and_grad()");
   const Tensor<double> alpha = chol.solve(ys.template cast<double>());  // [n, C]
 
   // The m×n part: predictions, residuals, loss, u = K_tsᵀ r and the support-side VJP of K_ts.

@@ -71,7 +71,7 @@ Tensor<typename B::Scalar> label_solve(const K& kernel, const Tensor<typename B:
                         .c = gram.data(), .ldc = n});
   BD::gemm(Gemm<double>{.trans_a = true, .m = n, .n = c, .k = m, .a = kts.data(), .lda = n, .b = yt_d.data(), .ldb = c,
                         .c = rhs.data(), .ldc = c});
-  const auto normal = kernels::RidgeCholesky::factor<BD>(gram, options.solve_reg, "label_solve()");
+  const auto normal = kernels::factor_ridge<K, BD>(gram, options.solve_reg, "label_solve()");
   const Tensor<double> z = normal.solve(rhs);
 
   // y_s = (K_ss + λI) z, with λ exactly as KRR will use it.
