@@ -569,18 +569,20 @@ struct FitRun {
 };
 
 /**
- * method.fit(train, callbacks...) with the progress bar and checkpoints `run` asks for, then one line "<unit>s a
- * to b in s (s/<unit>)" that counts only the steps this run did (a resumed run starts at its checkpoint).
+ * method.fit(train, extra..., callbacks) with the progress bar and checkpoints `run` asks for, then one line
+ * "<unit>s a to b in s (s/<unit>)" that counts only the steps this run did (a resumed run starts at its checkpoint).
  */
-template <class Method, class Data>
-auto fit_and_report(Method& method, const Data& train, const FitRun& run, const char* unit = "iteration") {
+template <class Method, class Data, class... Extra>
+auto fit_and_report(Method& method, const Data& train, const FitRun& run, const char* unit = "iteration",
+                    Extra&... extra) {
   const Stopwatch clock;
   callbacks::Checkpoint saver{.path = run.checkpoint, .every = run.checkpoint_every};
   StepCounter steps;
   auto result = run.checkpoint.empty()
-                    ? (run.quiet ? method.fit(train, steps) : method.fit(train, steps, callbacks::ProgressBar{}))
-                    : (run.quiet ? method.fit(train, steps, saver)
-                                 : method.fit(train, steps, callbacks::ProgressBar{}, saver));
+                    ? (run.quiet ? method.fit(train, steps, extra...)
+                                 : method.fit(train, steps, extra..., callbacks::ProgressBar{}))
+                    : (run.quiet ? method.fit(train, steps, extra..., saver)
+                                 : method.fit(train, steps, extra..., callbacks::ProgressBar{}, saver));
   const double seconds = clock.seconds();
   const std::size_t done = steps.last - steps.first;
   std::printf("%ss %zu to %zu in %.1f s (%.3f s/%s)\n", unit, steps.first, steps.last, seconds,

@@ -6,7 +6,7 @@
 // (with DSA, as the paper evaluates).
 //
 //   distill_mtt --make-experts 3 --train-epochs 5 --experts experts/        -> experts/expert_{0,1,2}.npz
-//   distill_mtt --experts experts/ --ipc 1 --syn-steps 20 --expert-epochs 2 --max-start-epoch 2 --iterations 500 \
+//   distill_mtt --experts experts/ --ipc 1 --syn-steps 20 --expert-epochs 2 --max-start-epoch 2 --iterations 500
 //               --out mnist_mtt_ipc1
 //       -> mnist_mtt_ipc1.npz (np.load-able distilled set) and mnist_mtt_ipc1.png (one row per class)
 //   --memory full keeps the whole unrolled graph (faster, memory grows with activations x steps); the default,
@@ -37,18 +37,11 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Args {
-  std::string out, checkpoint, init = "real", memory = "bounded";
+  std::string out, init = "real", memory = "bounded";
   fs::path experts, resume;
-  std::size_t make_experts = 0, expert_images = 0, checkpoint_every = 500, eval_nets = 0, eval_epochs = 300,
-              net_width = 128, log_every = 0;
-  bool quiet = false, eval_no_dsa = false;
-};
-
-// The first and last step of a fit (on_begin sees the step a checkpoint resumes from).
-struct StepCounter {
-  std::size_t first = 0, last = 0;
-  void on_begin(dd::callbacks::TrainingState& s) { first = last = s.step; }
-  void on_end(dd::callbacks::TrainingState& s) { last = s.step; }
+  std::size_t make_experts = 0, expert_images = 0, eval_nets = 0, eval_epochs = 300, net_width = 128, log_every = 0;
+  bool eval_no_dsa = false;
+  cli::FitRun run;
 };
 
 // One line every `every` iterations: the mean loss since the last line and the learned step size.
@@ -98,7 +91,7 @@ int make_experts(const dd::synthetic::ExpertOptions& o, const Args& a, const cli
       continue;
     }
     const cli::Stopwatch clock;
-    const auto e = a.quiet ? dd::synthetic::train_expert<B>(net, train, prepared.norm, o, common.seed + 1000 * i)
+    const auto e = a.run.quiet ? dd::synthetic::train_expert<B>(net, train, prepared.norm, o, common.seed + 1000 * i)
                            : dd::synthetic::train_expert<B>(net, train, prepared.norm, o, common.seed + 1000 * i,
                                                             dd::callbacks::ProgressBar{});
     dd::synthetic::save_expert(file, e);
@@ -128,36 +121,18 @@ int distill_with(dd::synthetic::MttOptions options, const Args& a, const cli::Co
               a.init.c_str(), a.memory.c_str(), a.net_width);
   std::fflush(stdout);
 
-  const cli::Stopwatch clock;
   dd::synthetic::Mtt<dd::nn::ConvNet, B> mtt{net, std::move(experts), options};
-  dd::callbacks::Checkpoint saver{.path = a.checkpoint, .every = a.checkpoint_every};
-  StepCounter steps;
   LossLog log{.every = a.log_every};
-  dd::io::DistilledSet<float> result;
-  if (a.checkpoint.empty())
-    result = a.quiet ? mtt.fit(data.train, steps, log) : mtt.fit(data.train, steps, log, dd::callbacks::ProgressBar{});
-  else
-    result = a.quiet ? mtt.fit(data.train, steps, log, saver)
-                     : mtt.fit(data.train, steps, log, dd::callbacks::ProgressBar{}, saver);
-  const double seconds = clock.seconds();
-  const std::size_t done = steps.last - steps.first;
-  std::printf("iterations %zu to %zu in %.1f s (%.3f s/iteration); learned step size %g\n", steps.first, steps.last,
-              seconds, done ? seconds / double(done) : 0.0, double(result.extra.at("syn_lr").as<float>()[0]));
+  auto result = cli::fit_and_report(mtt, data.train, a.run, "iteration", log);
+  std::printf("learned step size %g\n", double(result.extra.at("syn_lr").template as<float>()[0]));
 
   result.options_json = cli::options_json(common).add("net_width", a.net_width).add("mtt", options.to_json()).str();
-  dd::io::save_distilled(a.out + ".npz", result);
-  const std::vector<std::int64_t> rows = result.hard_labels();
-  dd::io::GridOptions grid{.rows_by_label = rows, .scaling = dd::io::Scaling::per_image, .upscale = 2};
-  dd::io::write_png_grid(a.out + ".png", result.images, grid);
-  std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
+  cli::save_set_and_grid(a.out, result, result.hard_labels());
 
   if (a.eval_nets > 0) {
-    dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
-    if (!a.eval_no_dsa) protocol.augment = dd::synthetic::Dsa{strategy}.augmentation<float>();
-    const cli::Stopwatch eval_clock;
-    const auto acc = dd::eval::evaluate_set<B>(net, result, data.test, {.protocol = protocol}).hard;
-    std::printf("test accuracy (%zu fresh ConvNet-3s, %zu epochs%s): MTT set %s   (%.1f s)\n", a.eval_nets,
-                a.eval_epochs, a.eval_no_dsa ? "" : ", DSA", cli::format_accuracy(acc).c_str(), eval_clock.seconds());
+    const cli::NetEvaluation evaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
+                                        .dsa_strategy = a.eval_no_dsa ? "none" : strategy};
+    evaluation.print<B>(net, result, data.test, "MTT set");
   }
   return 0;
 }
@@ -206,10 +181,10 @@ int main(int argc, char** argv) {
   app.add_option("--eval-epochs", a.eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
   app.add_flag("--eval-no-dsa", a.eval_no_dsa, "--eval-nets: train without DSA augmentation");
   app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_mtt_ipc<N>)");
-  app.add_option("--checkpoint", a.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
-  app.add_option("--checkpoint-every", a.checkpoint_every, "iterations between checkpoints");
+  app.add_option("--checkpoint", a.run.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
+  app.add_option("--checkpoint-every", a.run.checkpoint_every, "iterations between checkpoints");
   app.add_option("--resume", a.resume, "continue from a checkpoint written by --checkpoint (same options)");
-  app.add_flag("--quiet", a.quiet, "no progress bars");
+  app.add_flag("--quiet", a.run.quiet, "no progress bars");
   app.add_option("--log-every", a.log_every, "print the mean loss and the step size every this many iterations");
   CLI11_PARSE(app, argc, argv);
   if (a.out.empty())
@@ -230,7 +205,7 @@ int main(int argc, char** argv) {
       options.validate("distill_mtt");
       (void)dd::synthetic::expert_files(a.experts);
       cli::check_output_prefix(a.out, {".npz", ".png"});
-      cli::check_checkpoint_paths(a.checkpoint, a.resume);
+      cli::check_checkpoint_paths(a.run.checkpoint, a.resume);
     }
     const auto data = cli::load_data(common.data);
     const dd::Shape shape = cli::image_shape(data.train.images);
