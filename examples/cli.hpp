@@ -433,8 +433,13 @@ inline std::string describe_model(std::string_view name, const ModelOptions& o, 
   std::size_t in = 1;
   for (auto d : image_shape) in *= d;
   s += image_shape.empty() ? "in" : std::to_string(in);
-  for (std::size_t i = 0; i < o.mlp_depth; ++i) s += "-" + std::to_string(o.mlp_width);
-  return s + "-" + (classes ? std::to_string(classes) : std::string("classes"));
+  for (std::size_t i = 0; i < o.mlp_depth; ++i) {
+    s += '-';
+    s += std::to_string(o.mlp_width);
+  }
+  s += '-';
+  s += classes ? std::to_string(classes) : std::string("classes");
+  return s;
 }
 
 //! {"model": "convnet", "width": 128, "depth": 3} (only the knobs of that model).

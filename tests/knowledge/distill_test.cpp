@@ -214,9 +214,12 @@ TEMPLATE_TEST_CASE("relabel_with_teacher: the set's images with softmax(teacher(
   const auto tp = teacher.template init<B>(rng);
   const auto raw = blocks<T>(6, 13);
   // A set stored standardised: x_set = (x - 0.25) / 2.
-  distill::io::DistilledSet<T> set{.images = raw.images.clone(), .labels = Tensor<T>(Shape{6}, T(0)),
-                                   .mean = Tensor<T>(Shape{1}, T(0.25)), .stddev = Tensor<T>(Shape{1}, T(2)),
-                                   .method = "kip"};
+  distill::io::DistilledSet<T> set;
+  set.images = raw.images.clone();
+  set.labels = Tensor<T>(Shape{6}, T(0));
+  set.mean = Tensor<T>(Shape{1}, T(0.25));
+  set.stddev = Tensor<T>(Shape{1}, T(2));
+  set.method = "kip";
   for (std::size_t i = 0; i < 6; ++i) set.labels[i] = T(raw.labels[i]);
   for (auto& v : set.images) v = (v - T(0.25)) / T(2);
   const auto soft = kd::relabel_with_teacher<B>(set, teacher, tp, {.temperature = 4});
