@@ -54,6 +54,7 @@ TEST_CASE("ClassBalancedSampler: balanced batches without repeats, per-class dra
   auto all = sampler.of_class_random(c, 2, 50);
   std::sort(all.begin(), all.end());
   CHECK(all == sampler.of_class(2));
+  CHECK_THROWS_WITH(sampler.of_class_random(c, 3, 1), Catch::Contains("class 3 is outside the 3 classes"));
 }
 
 TEST_CASE("ShuffledBatches: each pass visits every example once; drop_last; any step directly", "[frame]") {

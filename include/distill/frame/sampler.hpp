@@ -65,9 +65,11 @@ class ClassBalancedSampler {
    * methods that take one real batch per class.
    */
   std::vector<std::size_t> of_class_random(Rng& rng, std::size_t c, std::size_t k) const {
+    DISTILL_CHECK(c < classes(), "ClassBalancedSampler::of_class_random(): class ", c, " is outside the ", classes(),
+                  " classes");
     std::vector<std::size_t> out;
     out.reserve(k);
-    draw(rng, c, std::min(by_class_.at(c).size(), k), out);
+    draw(rng, c, std::min(by_class_[c].size(), k), out);
     return out;
   }
 
