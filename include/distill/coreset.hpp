@@ -9,6 +9,7 @@
  * every method (one header each).
  */
 
+#include "distill/coreset/adaptive.hpp"
 #include "distill/coreset/cal.hpp"
 #include "distill/coreset/concepts.hpp"
 #include "distill/coreset/craig.hpp"

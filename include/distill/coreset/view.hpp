@@ -21,7 +21,8 @@
  *
  * The proxy (any nn::Model; features() needed for the embedding and the gradients) is trained with eval::train on
  * the data standardised per channel, with the protocol's SGD for proxy_epochs epochs; net r starts from
- * Rng(seed + r) and shuffles with seed + r, so the same seed gives the same view.
+ * Rng(seed + r) and shuffles with seed + r, so the same seed gives the same view. Or the proxy is given with its
+ * trained parameters (use_params(), of_params()): adaptive selection re-selects with the network being trained.
  */
 
 #include <cmath>
@@ -176,24 +177,50 @@ class SelectionView {
   SelectionView(LabeledData<T> data, const M& proxy, ViewOptions options = {}) : SelectionView(std::move(data), options) {
     using BB = eval::detail::backend_or_default<B, T>;
     DISTILL_REQUIRE_MODEL(M, BB, "distill::coreset::SelectionView");
-    has_features_ = nn::HasFeatures<M, BB>;
+    set_model<BB>(proxy);
     train_ = [proxy](SelectionView& v, std::size_t net) { return v.template train_proxy<BB>(proxy, net); };
-    jacobian_ = [proxy](SelectionView& v, const Tensor<T>& x, Tensor<T>& logits, std::vector<Tensor<T>>& jac) {
-      // One forward pass on a tape with x as the variable; then ∂(Σ_i z_ik)/∂x for each class k, which is each row's
-      // own ∂z_ik/∂x_i because the examples of a batch do not interact (per-sample normalisation only).
-      ad::Tape<BB> tape;
-      const auto theta = nn::constants<BB>(v.proxy(0).params);
-      const ad::Var<BB> xv = tape.variable(x.clone());
-      const ad::Var<BB> z = proxy.template forward<BB>(theta, xv);
-      logits = z.value().clone();
-      const std::size_t n = z.shape(0), k = z.shape(1);
-      jac.clear();
-      for (std::size_t c = 0; c < k; ++c) {
-        Tensor<T> seed(Shape{n, k});
-        for (std::size_t i = 0; i < n; ++i) seed[i * k + c] = T(1);
-        jac.push_back(ad::grad(z, std::vector<ad::Var<BB>>{xv}, {}, ad::Var<BB>(seed))[0].value().clone());
-      }
+  }
+
+  /**
+   * Makes `model` with the given, already trained parameters the view's one proxy, instead of proxies the view
+   * trains itself: adaptive selection (adaptive.hpp) re-selects with the network it is training, so every model
+   * quantity (probabilities, embedding, gradient factors, input Jacobians) must come from those parameters. What
+   * the data alone give (pixels(), standardized()) is kept; the model quantities are forgotten and recomputed from
+   * `params` on first use, so a pixel-only selector still costs no forward pass.
+   * @param params    a deep copy is kept (training may go on updating the caller's)
+   * @param dynamics  the network's per-epoch correctness on these data so far ([epoch][N], what dynamics() returns;
+   *                  Forgetting needs it), or empty
+   * @throw invalid_argument when proxy_nets is not 1, params is empty or a dynamics row does not have N entries
+   */
+  template <class B = void, class M>
+  void use_params(const M& model, const nn::Params<T>& params, std::vector<std::vector<std::uint8_t>> dynamics = {}) {
+    using BB = eval::detail::backend_or_default<B, T>;
+    DISTILL_REQUIRE_MODEL(M, BB, "distill::coreset::SelectionView::use_params");
+    DISTILL_CHECK(opt_.proxy_nets == 1, "SelectionView::use_params(): proxy_nets is ", opt_.proxy_nets,
+                  ", expected 1 (a view of given parameters has one proxy)");
+    DISTILL_CHECK(params.size() > 0, "SelectionView::use_params(): params is empty; make them with model.init<B>(rng)");
+    for (std::size_t e = 0; e < dynamics.size(); ++e)
+      DISTILL_CHECK(dynamics[e].size() == size(), "SelectionView::use_params(): dynamics row ", e, " has ",
+                    dynamics[e].size(), " entries for ", size(), " examples");
+    set_model<BB>(model);
+    train_ = [model, p = params.clone(), d = std::move(dynamics)](SelectionView& v, std::size_t) {
+      return v.template run_of<BB>(model, p, d);
     };
+    runs_.clear();
+    probabilities_.reset();
+    embedding_rows_.reset();
+  }
+
+  /**
+   * A view whose one proxy is `model` with the given trained parameters (use_params()).
+   * @throw invalid_argument as the constructor and use_params()
+   */
+  template <class B = void, class M>
+  static SelectionView of_params(LabeledData<T> data, const M& model, const nn::Params<T>& params, ViewOptions options = {},
+                                 std::vector<std::vector<std::uint8_t>> dynamics = {}) {
+    SelectionView view(std::move(data), options);
+    view.template use_params<B>(model, params, std::move(dynamics));
+    return view;
   }
 
   const LabeledData<T>& data() const { return data_; }
@@ -278,7 +305,12 @@ class SelectionView {
   }
 
   //! Correctness of proxy 0's prediction of each example at the end of each epoch, [epoch][N].
-  const std::vector<std::vector<std::uint8_t>>& dynamics() { return proxy(0).correct; }
+  const std::vector<std::vector<std::uint8_t>>& dynamics() {
+    const auto& c = proxy(0).correct;
+    DISTILL_CHECK(!c.empty(), "SelectionView::dynamics(): the proxy has no training dynamics (a view of given parameters "
+                              "has them only when use_params() is given them; adaptive selection: record_dynamics)");
+    return c;
+  }
 
   //! Proxy `net` (trained on first use; net < proxy_nets).
   const ProxyRun<T>& proxy(std::size_t net) {
@@ -297,6 +329,28 @@ class SelectionView {
     opt_.validate(where);
   }
 
+  //! The proxy's model: whether it has features(), and DeepFool's input Jacobian through its tape.
+  template <class BB, class M>
+  void set_model(const M& proxy) {
+    has_features_ = nn::HasFeatures<M, BB>;
+    jacobian_ = [proxy](SelectionView& v, const Tensor<T>& x, Tensor<T>& logits, std::vector<Tensor<T>>& jac) {
+      // One forward pass on a tape with x as the variable; then ∂(Σ_i z_ik)/∂x for each class k, which is each row's
+      // own ∂z_ik/∂x_i because the examples of a batch do not interact (per-sample normalisation only).
+      ad::Tape<BB> tape;
+      const auto theta = nn::constants<BB>(v.proxy(0).params);
+      const ad::Var<BB> xv = tape.variable(x.clone());
+      const ad::Var<BB> z = proxy.template forward<BB>(theta, xv);
+      logits = z.value().clone();
+      const std::size_t n = z.shape(0), k = z.shape(1);
+      jac.clear();
+      for (std::size_t c = 0; c < k; ++c) {
+        Tensor<T> seed(Shape{n, k});
+        for (std::size_t i = 0; i < n; ++i) seed[i * k + c] = T(1);
+        jac.push_back(ad::grad(z, std::vector<ad::Var<BB>>{xv}, {}, ad::Var<BB>(seed))[0].value().clone());
+      }
+    };
+  }
+
   template <class B, class M>
   ProxyRun<T> train_proxy(const M& model, std::size_t net) {
     const LabeledData<T>& d = standardized();
@@ -308,10 +362,19 @@ class SelectionView {
                                    .schedule = eval::Schedule::constant, .seed = opt_.seed + net};
     if (opt_.progress) eval::train<B>(model, params, d, to, record, callbacks::ProgressBar{});
     else eval::train<B>(model, params, d, to, record);
+    return run_of<B>(model, std::move(params), std::move(run.correct));
+  }
+
+  //! What proxy parameters give on standardized(): probabilities and (with features()) the embedding.
+  template <class B, class M>
+  ProxyRun<T> run_of(const M& model, nn::Params<T> params, std::vector<std::vector<std::uint8_t>> correct) {
+    ProxyRun<T> run;
     Tensor<T> logits;
-    detail::forward_all<B>(model, params, d.images, opt_.eval_batch_size, logits, has_features_ ? &run.embedding : static_cast<Tensor<T>*>(nullptr));
+    detail::forward_all<B>(model, params, standardized().images, opt_.eval_batch_size, logits,
+                           has_features_ ? &run.embedding : static_cast<Tensor<T>*>(nullptr));
     run.probabilities = detail::softmax_rows(logits);
     run.params = std::move(params);
+    run.correct = std::move(correct);
     return run;
   }
 
