@@ -10,6 +10,7 @@
 #include "distill/autodiff.hpp"
 #include "distill/nn/models.hpp"
 #include "distill/synthetic/dc.hpp"
+#include "support/bars.hpp"
 #include "support/stop_and_save.hpp"
 #include "support/temp_file.hpp"
 #include "support/tolerances.hpp"
@@ -19,27 +20,6 @@ namespace ds = distill::synthetic;
 using Catch::Matchers::Contains;
 using dd::Shape;
 using dd::Tensor;
-
-namespace {
-
-template <class T>
-dd::LabeledData<T> bars(std::size_t per_class, std::size_t classes, std::uint64_t seed) {
-  dd::Rng rng(seed);
-  dd::LabeledData<T> d{Tensor<T>({per_class * classes, 1, 8, 8}), {}, classes};
-  for (std::size_t c = 0; c < classes; ++c)
-    for (std::size_t k = 0; k < per_class; ++k) {
-      const std::size_t i = c * per_class + k;
-      for (std::size_t p = 0; p < 64; ++p) d.images[i * 64 + p] = T((p / 8 == 2 * c + 1 ? 2.0 : 0.0) + 0.5 * rng.normal());
-      d.labels.push_back(std::int64_t(c));
-    }
-  return d;
-}
-
-dd::nn::ConvNet tiny_net(std::size_t classes) {
-  return dd::nn::ConvNet{.channels = 1, .classes = classes, .width = 4, .depth = 2, .image_size = 8};
-}
-
-}  // namespace
 
 TEST_CASE("gradient_distance: 1 - cosine per output row, biases skipped, and its gradient", "[synthetic][dc][grad]") {
   using B = dd::EigenBackend<double>;

@@ -10,6 +10,7 @@
 
 #include "distill/nn/models.hpp"
 #include "distill/synthetic/dm.hpp"
+#include "support/bars.hpp"
 #include "support/stop_and_save.hpp"
 #include "support/temp_file.hpp"
 #include "support/tolerances.hpp"
@@ -20,35 +21,13 @@ using Catch::Matchers::Contains;
 using dd::Shape;
 using dd::Tensor;
 
-namespace {
-
-// Classes of 8x8 one-channel images: a bright bar at a class-specific row plus noise.
-template <class T>
-dd::LabeledData<T> bars(std::size_t per_class, std::size_t classes, std::uint64_t seed) {
-  dd::Rng rng(seed);
-  dd::LabeledData<T> d{Tensor<T>({per_class * classes, 1, 8, 8}), {}, classes};
-  for (std::size_t c = 0; c < classes; ++c)
-    for (std::size_t k = 0; k < per_class; ++k) {
-      const std::size_t i = c * per_class + k;
-      for (std::size_t p = 0; p < 64; ++p) d.images[i * 64 + p] = T((p / 8 == 2 * c + 1 ? 2.0 : 0.0) + 0.5 * rng.normal());
-      d.labels.push_back(std::int64_t(c));
-    }
-  return d;
-}
-
-dd::nn::ConvNet tiny_net(std::size_t classes) {
-  return dd::nn::ConvNet{.channels = 1, .classes = classes, .width = 6, .depth = 2, .image_size = 8};
-}
-
-}  // namespace
-
 TEST_CASE("Dm::loss_and_grad: the gradient w.r.t. the images matches finite differences (with DSA)", "[synthetic][dm][grad]") {
   using B = dd::EigenBackend<double>;
   const std::size_t classes = 2;
   const auto data = bars<double>(6, classes, 1);
-  ds::Dm<dd::nn::ConvNet, B> dm{tiny_net(classes), {.images_per_class = 2}};
+  ds::Dm<dd::nn::ConvNet, B> dm{tiny_net(classes, 6), {.images_per_class = 2}};
   dd::Rng rng(3);
-  const auto theta = tiny_net(classes).init<B>(rng);
+  const auto theta = tiny_net(classes, 6).init<B>(rng);
   std::vector<Tensor<double>> real(classes);
   for (std::size_t c = 0; c < classes; ++c) {
     real[c] = Tensor<double>({6, 1, 8, 8});
@@ -92,7 +71,7 @@ TEST_CASE("Dm::fit lowers the matching loss, is reproducible, and resumes on the
     ds::DmOptions opt{.images_per_class = 2, .iterations = 40, .batch_real = 16, .lr = 1.0, .dsa_strategy = "none",
                       .init = ds::DmInit::noise, .seed = 2};
     Recorder rec;
-    const auto out = ds::Dm{tiny_net(classes), opt}.fit(train, rec);
+    const auto out = ds::Dm{tiny_net(classes, 6), opt}.fit(train, rec);
     REQUIRE(rec.losses.size() == 40);
     double first = 0, last = 0;
     for (std::size_t i = 0; i < 5; ++i) first += rec.losses[i], last += rec.losses[39 - i];
@@ -102,7 +81,7 @@ TEST_CASE("Dm::fit lowers the matching loss, is reproducible, and resumes on the
   SECTION("with DSA and real init: reproducible, resumable, a standardised hard-label set") {
     ds::DmOptions opt{.images_per_class = 2, .iterations = 12, .batch_real = 16, .seed = 7};
     Recorder rec;
-    const auto a = ds::Dm{tiny_net(classes), opt}.fit(train, rec);
+    const auto a = ds::Dm{tiny_net(classes, 6), opt}.fit(train, rec);
     CHECK(rec.losses.size() == 12);
     CHECK(a.method == "dm");
     CHECK(a.labels.shape() == Shape{6});
@@ -111,22 +90,22 @@ TEST_CASE("Dm::fit lowers the matching loss, is reproducible, and resumes on the
     CHECK(a.mean.size() == 1);
     CHECK_THAT(a.options_json, Contains("color_crop_cutout_scale_rotate"));  // "auto" on one channel: no flip
     a.validate();
-    const auto b = ds::Dm{tiny_net(classes), opt}.fit(train);
+    const auto b = ds::Dm{tiny_net(classes, 6), opt}.fit(train);
     CHECK(dd::max_abs_diff(a.images, b.images) == 0.0f);
     TempFile ckpt("distill_dm_test");
-    (void)ds::Dm{tiny_net(classes), opt}.fit(train, StopAndSave{ckpt.path, 5});
+    (void)ds::Dm{tiny_net(classes, 6), opt}.fit(train, StopAndSave{ckpt.path, 5});
     auto resumed = opt;
     resumed.resume_from = ckpt.path;
-    CHECK(dd::max_abs_diff(ds::Dm{tiny_net(classes), resumed}.fit(train).images, a.images) == 0.0f);
+    CHECK(dd::max_abs_diff(ds::Dm{tiny_net(classes, 6), resumed}.fit(train).images, a.images) == 0.0f);
     // The images moved away from the real ones they started as.
     auto still = opt;
     still.iterations = 0;
-    CHECK(dd::max_abs_diff(ds::Dm{tiny_net(classes), still}.fit(train).images, a.images) > 1e-3f);
+    CHECK(dd::max_abs_diff(ds::Dm{tiny_net(classes, 6), still}.fit(train).images, a.images) > 1e-3f);
   }
 }
 
 TEST_CASE("Dm refuses bad options and data with the argument named", "[synthetic][dm]") {
-  const auto net = tiny_net(3);
+  const auto net = tiny_net(3, 6);
   CHECK_THROWS_WITH((ds::Dm{net, {.images_per_class = 0}}), Contains("images_per_class is 0"));
   CHECK_THROWS_WITH((ds::Dm{net, {.batch_real = 0}}), Contains("batch_real is 0"));
   CHECK_THROWS_WITH((ds::Dm{net, {.lr = -1}}), Contains("lr is -1"));
