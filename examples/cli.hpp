@@ -27,7 +27,8 @@
  * checks (check_output_prefix, check_output_file, check_checkpoint_paths, write_text_file), models from the
  * data's shape (with_model, describe_model, model_json), the options JSON (options_json) and progress
  * (format_accuracy, print_result, result_json, Table, Stopwatch); running a method (fit_and_report with its progress bar,
- * checkpoints and timing line; save_set_and_grid; NetEvaluation, the matching methods' fresh-network evaluation).
+ * checkpoints and timing line; save_set_and_grid; NetEvaluation, the matching methods' fresh-network evaluation;
+ * ConvNetSetArgs, the options and steps the ConvNet-3 synthesizers' command lines share).
  */
 
 #include <CLI/CLI.hpp>
@@ -641,6 +642,77 @@ struct NetEvaluation {
                 format_accuracy(acc).c_str(), clock.seconds());
     std::fflush(stdout);
     return acc;
+  }
+};
+
+/**
+ * What the command lines of the ConvNet-3 synthesizers share (distill_dc, distill_dm, distill_mtt): how the images
+ * start, the network's width, the output prefix, checkpoints and resuming, and the fresh-network evaluation of the
+ * result. Each declares its own method options, then calls add_to().
+ */
+struct ConvNetSetArgs {
+  std::string out, init = "real";
+  std::size_t eval_nets = 0, eval_epochs = 300, net_width = 128;
+  bool eval_init = false, eval_no_dsa = false;
+  FitRun run;
+  std::filesystem::path resume;
+
+  /**
+   * Declares --init, --net-width, --eval-nets, --eval-epochs, --eval-no-dsa, --eval-init (unless `with_eval_init` is
+   * false), --out (`out_default` says its default), --checkpoint, --checkpoint-every, --resume and --quiet.
+   */
+  void add_to(CLI::App& app, const std::string& out_default, bool with_eval_init = true) {
+    app.add_option("--init", init, "how the images start: real (random real images of their class) or noise")
+        ->check(CLI::IsMember({"real", "noise"}));
+    app.add_option("--net-width", net_width, "channels of the ConvNet-3 (the method's networks and the evaluation nets)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--eval-nets", eval_nets, "then train this many fresh ConvNet-3s on the set and print their test accuracy");
+    app.add_option("--eval-epochs", eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
+    app.add_flag("--eval-no-dsa", eval_no_dsa, "--eval-nets: train without the DSA augmentation a DSA set is evaluated with");
+    if (with_eval_init)
+      app.add_flag("--eval-init", eval_init, "--eval-nets: also evaluate the images the set started from");
+    app.add_option("--out", out, "output prefix: writes <prefix>.npz and <prefix>.png (default " + out_default + ")");
+    app.add_option("--checkpoint", run.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
+    app.add_option("--checkpoint-every", run.checkpoint_every, "iterations between checkpoints");
+    app.add_option("--resume", resume, "continue from a checkpoint written by --checkpoint (same options)");
+    app.add_flag("--quiet", run.quiet, "no progress bars");
+  }
+
+  //! --out's default when none was given: <data>_<tag>_ipc<N> ("data" for a --data path).
+  void default_out(const CommonOptions& common, std::string_view tag, std::size_t images_per_class) {
+    if (!out.empty()) return;
+    out = (common.data == "mnist" || common.data == "fashion" ? common.data : "data") + "_" + std::string(tag) + "_ipc" +
+          std::to_string(images_per_class);
+  }
+
+  //! Everything the run will write, checked before the data are loaded: the set's two files and the checkpoint.
+  void check_outputs() const {
+    check_output_prefix(out, {".npz", ".png"});
+    check_checkpoint_paths(run.checkpoint, resume);
+  }
+
+  //! The ConvNet-3 of --net-width for the data's images, which must be square.
+  nn::ConvNet convnet(const LabeledData<float>& train, std::string_view program) const {
+    const Shape shape = image_shape(train.images);
+    DISTILL_CHECK(shape[1] == shape[2], program, ": ConvNet-3 needs square images, the data's are ", shape_text(shape));
+    return nn::ConvNet{.channels = shape[0], .classes = train.num_classes, .width = net_width, .image_size = shape[1]};
+  }
+
+  //! The evaluation --eval-nets asks for: with per-image DSA of `strategy` ("none": without) unless --eval-no-dsa.
+  NetEvaluation evaluation(std::uint64_t seed, const std::string& strategy) const {
+    return NetEvaluation{.nets = eval_nets, .epochs = eval_epochs, .seed = seed, .dsa_strategy = eval_no_dsa ? "none" : strategy};
+  }
+
+  /**
+   * --eval-nets: fresh copies of `net` trained on `set` and tested on the test split, printed as `label`; with
+   * --eval-init also on start() (the images the set started from, which the method gives for 0 iterations).
+   */
+  template <class B, class Net, class Start>
+  void evaluate(const Net& net, const io::DistilledSet<float>& set, const LabeledData<float>& test, const NetEvaluation& e,
+                std::string_view label, Start&& start) const {
+    if (eval_nets == 0) return;
+    e.print<B>(net, set, test, label);
+    if (eval_init) e.print<B>(net, start(), test, "the images it started from");
   }
 };
 

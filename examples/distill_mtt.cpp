@@ -37,11 +37,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Args {
-  std::string out, init = "real", memory = "bounded";
-  fs::path experts, resume;
-  std::size_t make_experts = 0, expert_images = 0, eval_nets = 0, eval_epochs = 300, net_width = 128, log_every = 0;
-  bool eval_no_dsa = false;
-  cli::FitRun run;
+  cli::ConvNetSetArgs set;  // --init, --net-width, --eval-*, --out, --checkpoint, --resume, --quiet
+  std::string memory = "bounded";
+  fs::path experts;
+  std::size_t make_experts = 0, expert_images = 0, log_every = 0;
 };
 
 // One line every `every` iterations: the mean loss since the last line and the learned step size.
@@ -80,7 +79,7 @@ int make_experts(const dd::synthetic::ExpertOptions& o, const Args& a, const cli
   }
   std::printf("training %zu expert(s) on %zu images: ConvNet-3 width %zu, %zu epochs, SGD lr %g momentum %g, batch %zu, "
               "DSA '%s'\n",
-              a.make_experts, train.size(), a.net_width, o.epochs, o.lr, o.momentum, o.batch_size,
+              a.make_experts, train.size(), a.set.net_width, o.epochs, o.lr, o.momentum, o.batch_size,
               o.dsa_strategy == "auto" ? dd::synthetic::default_dsa_strategy(train.images.shape(1)).c_str()
                                        : o.dsa_strategy.c_str());
   std::fflush(stdout);
@@ -91,9 +90,10 @@ int make_experts(const dd::synthetic::ExpertOptions& o, const Args& a, const cli
       continue;
     }
     const cli::Stopwatch clock;
-    const auto e = a.run.quiet ? dd::synthetic::train_expert<B>(net, train, prepared.norm, o, common.seed + 1000 * i)
-                           : dd::synthetic::train_expert<B>(net, train, prepared.norm, o, common.seed + 1000 * i,
-                                                            dd::callbacks::ProgressBar{});
+    const std::uint64_t seed = common.seed + 1000 * i;
+    const auto e = a.set.run.quiet ? dd::synthetic::train_expert<B>(net, train, prepared.norm, o, seed)
+                                   : dd::synthetic::train_expert<B>(net, train, prepared.norm, o, seed,
+                                                                    dd::callbacks::ProgressBar{});
     dd::synthetic::save_expert(file, e);
     const auto acc = dd::eval::evaluate<B>(net, e.epochs.back(), prepared.norm.applied_to(data.test));
     std::printf("wrote %s (%zu epochs, %.1f s; test accuracy after the last epoch %.2f %%)\n", file.string().c_str(),
@@ -118,22 +118,18 @@ int distill_with(dd::synthetic::MttOptions options, const Args& a, const cli::Co
               experts[0].epochs_trained(), options.syn_steps,
               options.batch_syn ? std::to_string(options.batch_syn).c_str() : "all", options.expert_epochs,
               options.max_start_epoch, options.lr_images, options.lr_log_lr, options.syn_lr_init, strategy.c_str(),
-              a.init.c_str(), a.memory.c_str(), a.net_width);
+              a.set.init.c_str(), a.memory.c_str(), a.set.net_width);
   std::fflush(stdout);
 
   dd::synthetic::Mtt<dd::nn::ConvNet, B> mtt{net, std::move(experts), options};
   LossLog log{.every = a.log_every};
-  auto result = cli::fit_and_report(mtt, data.train, a.run, "iteration", log);
+  auto result = cli::fit_and_report(mtt, data.train, a.set.run, "iteration", log);
   std::printf("learned step size %g\n", double(result.extra.at("syn_lr").template as<float>()[0]));
 
-  result.options_json = cli::options_json(common).add("net_width", a.net_width).add("mtt", options.to_json()).str();
-  cli::save_set_and_grid(a.out, result, result.hard_labels());
+  result.options_json = cli::options_json(common).add("net_width", a.set.net_width).add("mtt", options.to_json()).str();
+  cli::save_set_and_grid(a.set.out, result, result.hard_labels());
 
-  if (a.eval_nets > 0) {
-    const cli::NetEvaluation evaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
-                                        .dsa_strategy = a.eval_no_dsa ? "none" : strategy};
-    evaluation.print<B>(net, result, data.test, "MTT set");
-  }
+  if (a.set.eval_nets > 0) a.set.evaluation(common.seed, strategy).print<B>(net, result, data.test, "MTT set");
   return 0;
 }
 
@@ -172,28 +168,16 @@ int main(int argc, char** argv) {
   app.add_option("--dsa-strategy", options.dsa_strategy,
                  "DSA transforms joined by '_' (color, crop, cutout, flip, scale, rotate), 'none', or 'auto' (all six; "
                  "no flip for single-channel data); used by the experts and the synthetic steps");
-  app.add_option("--init", a.init, "real or noise")->check(CLI::IsMember({"real", "noise"}));
   app.add_option("--memory", a.memory, "bounded (recompute each step on the way back) or full (keep the graph)")
       ->check(CLI::IsMember({"bounded", "full"}));
-  app.add_option("--net-width", a.net_width, "channels of the ConvNet-3 (experts, synthetic steps, evaluation nets)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--eval-nets", a.eval_nets, "then train this many fresh ConvNet-3s on the set and print their test accuracy");
-  app.add_option("--eval-epochs", a.eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
-  app.add_flag("--eval-no-dsa", a.eval_no_dsa, "--eval-nets: train without DSA augmentation");
-  app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_mtt_ipc<N>)");
-  app.add_option("--checkpoint", a.run.checkpoint, "save a checkpoint here every --checkpoint-every iterations and at the end");
-  app.add_option("--checkpoint-every", a.run.checkpoint_every, "iterations between checkpoints");
-  app.add_option("--resume", a.resume, "continue from a checkpoint written by --checkpoint (same options)");
-  app.add_flag("--quiet", a.run.quiet, "no progress bars");
+  a.set.add_to(app, "<data>_mtt_ipc<N>", /*with_eval_init=*/false);
   app.add_option("--log-every", a.log_every, "print the mean loss and the step size every this many iterations");
   CLI11_PARSE(app, argc, argv);
-  if (a.out.empty())
-    a.out = (common.data == "mnist" || common.data == "fashion" ? common.data : "data") + "_mtt_ipc" +
-            std::to_string(options.images_per_class);
-  options.init = a.init == "real" ? dd::synthetic::MttInit::real : dd::synthetic::MttInit::noise;
+  a.set.default_out(common, "mtt", options.images_per_class);
+  options.init = a.set.init == "real" ? dd::synthetic::MttInit::real : dd::synthetic::MttInit::noise;
   options.memory = a.memory == "full" ? dd::synthetic::Memory::full : dd::synthetic::Memory::recompute;
   options.seed = common.seed;
-  options.resume_from = a.resume;
+  options.resume_from = a.set.resume;
   expert.dsa_strategy = options.dsa_strategy;
 
   return cli::run_on_backend("distill_mtt", common.backend, [&]<class B>() -> int {
@@ -204,14 +188,10 @@ int main(int argc, char** argv) {
     } else {
       options.validate("distill_mtt");
       (void)dd::synthetic::expert_files(a.experts);
-      cli::check_output_prefix(a.out, {".npz", ".png"});
-      cli::check_checkpoint_paths(a.run.checkpoint, a.resume);
+      a.set.check_outputs();
     }
     const auto data = cli::load_data(common.data);
-    const dd::Shape shape = cli::image_shape(data.train.images);
-    DISTILL_CHECK(shape[1] == shape[2], "distill_mtt: ConvNet-3 needs square images, the data's are ", cli::shape_text(shape));
-    const dd::nn::ConvNet net{.channels = shape[0], .classes = data.train.num_classes, .width = a.net_width,
-                              .image_size = shape[1]};
+    const dd::nn::ConvNet net = a.set.convnet(data.train, "distill_mtt");
     return a.make_experts > 0 ? make_experts<B>(expert, a, common, data, net) : distill_with<B>(options, a, common, data, net);
   });
 }
