@@ -109,6 +109,12 @@ std::vector<Case<B>> all_cases() {
   // One input channel, 60 outputs: a direct forward pass, but a Winograd input gradient (540 transposed taps).
   c.push_back({"conv2d wide from one channel", {r({2, 1, 5, 4}, 73), r({60, 1, 3, 3}, 74)},
                [](const Vs& x) { return ad::conv2d(x[0], x[1], V{}, {.stride = 1, .padding = 1}); }});
+  // 16 output channels and ≥ 32 taps: the direct weight gradient with the output channels in the lanes (a 5-wide
+  // kernel of 7 rows, padded; a 3-wide one, unpadded).
+  c.push_back({"conv2d by-channel weight gradient 7x5", {r({2, 1, 8, 7}, 75), r({16, 1, 7, 5}, 76), r({16}, 77)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], x[2], {.stride = 1, .padding = 2}); }});
+  c.push_back({"conv2d by-channel weight gradient 3x3", {r({2, 4, 5, 6}, 78), r({16, 4, 3, 3}, 79)},
+               [](const Vs& x) { return ad::conv2d(x[0], x[1], V{}, {.stride = 1, .padding = 0}); }});
   c.push_back({"avg_pool2d", {r({2, 2, 4, 4}, 59)}, [](const Vs& x) { return ad::avg_pool2d(x[0], 2); }});
   c.push_back({"max_pool2d", {sp({2, 2, 4, 4}, 60)}, [](const Vs& x) { return ad::max_pool2d(x[0], 2); }});
   c.push_back({"instance_norm", {r({2, 3, 3, 3}, 61)}, [](const Vs& x) { return ad::instance_norm(x[0]); }});

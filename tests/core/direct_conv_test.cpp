@@ -2,7 +2,8 @@
 // Tests for include/distill/core/detail/direct_conv.hpp: the im2col-free stride-1 convolution of layers with few
 // taps (LeNet's and ConvNet's first layers) against a convolution and a weight gradient written from their
 // definitions, in float and double, over geometries that reach every register-block size (1–4 output channels
-// left over), padding and none, H ≠ W, and several channels; plus the rule that picks the path.
+// left over), padding and none, H ≠ W, and several channels; the weight gradient with the output channels in the
+// lanes; plus the rules that pick the paths.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -85,6 +86,40 @@ TEMPLATE_TEST_CASE("DirectConv forward and weight gradient match their definitio
   }
 }
 
+TEMPLATE_TEST_CASE("DirectConv weight gradient with the output channels in the lanes matches its definition",
+                   "[core][conv][direct]", float, double) {
+  using T = TestType;
+  using D = dd::detail::DirectConv<T>;
+  const Case c = GENERATE(Case{6, 14, 14, 5, 5, 0, 0, 16},   // LeNet conv2: no padding, read in place
+                          Case{2, 8, 7, 7, 5, 2, 1, 32},     // padded, 7 kernel rows: a block of 5 (or 2) and the rest
+                          Case{8, 6, 9, 3, 3, 1, 1, 16});    // 3-wide kernel, 72 taps
+  const dd::ConvGeometry g = geometry(c);
+  const D direct(g, c.out_channels);
+  REQUIRE(D::applies(g));
+  REQUIRE(direct.by_channel());
+  const std::size_t oh = g.out_h(), ow = g.out_w(), taps = g.col_rows(), o = c.out_channels;
+  const auto x = random_values<T>(c.channels * c.height * c.width, 7);
+  const auto dy = random_values<T>(o * oh * ow, 8);
+  std::vector<T> scratch(direct.scratch_size(), T(std::nan("")));
+  // Two samples (the same one twice) into the transposed sums, added once to a non-zero gradient.
+  std::vector<T> dwt(taps * o, T(0)), dw(o * taps, T(0.5));
+  for (int sample = 0; sample < 2; ++sample)
+    direct.accumulate_weight_grad_by_channel(x.data(), dy.data(), dwt.data(), scratch.data());
+  D::add_transposed(dwt.data(), dw.data(), o, taps);
+  for (std::size_t f = 0; f < o; ++f)
+    for (std::size_t ch = 0, t = 0; ch < c.channels; ++ch)
+      for (std::size_t ky = 0; ky < c.kernel_h; ++ky)
+        for (std::size_t kx = 0; kx < c.kernel_w; ++kx, ++t) {
+          double s = 0;
+          for (std::size_t i = 0; i < oh; ++i)
+            for (std::size_t j = 0; j < ow; ++j) s += double(dy[(f * oh + i) * ow + j]) * padded_at(g, x, 0, ch, i + ky, j + kx);
+          const double expected = 0.5 + 2 * s;
+          INFO("weight gradient at channel " << f << ", tap " << t);
+          REQUIRE(std::abs(double(dw[f * taps + t]) - expected) <=
+                  Tolerances<T>::value * (1 + std::abs(expected)) * double(oh * ow));
+        }
+}
+
 TEMPLATE_TEST_CASE("DirectConv on the transposed geometry is the input gradient", "[core][conv][direct]", float,
                    double) {
   using T = TestType;
@@ -131,6 +166,11 @@ TEST_CASE("DirectConv takes stride 1 with at most 512 taps and leaves the rest t
   CHECK_FALSE(D::applies(dd::ConvGeometry{8, 128, 14, 14, 3, 3, 1, 1, 1, 1}));  // ConvNet's 128-channel layers
   CHECK_FALSE(D::applies(dd::ConvGeometry{8, 1, 28, 28, 3, 3, 2, 2, 1, 1}));    // stride 2
   CHECK_FALSE(D::applies(dd::ConvGeometry{8, 1, 9, 9, 3, 3, 1, 1, 3, 3}));      // padding ≥ kernel
+  // The weight gradient puts output channels in the lanes for LeNet conv2 (16 channels, 150 taps), not for
+  // conv1 (6 channels) nor ConvNet's first layer (9 taps: transposing dy would cost more than it saves).
+  CHECK(D(dd::ConvGeometry{8, 6, 14, 14, 5, 5, 1, 1, 0, 0}, 16).by_channel());
+  CHECK_FALSE(D(dd::ConvGeometry{8, 1, 28, 28, 5, 5, 1, 1, 2, 2}, 6).by_channel());
+  CHECK_FALSE(D(dd::ConvGeometry{8, 1, 28, 28, 3, 3, 1, 1, 1, 1}, 128).by_channel());
   // Built for a geometry it does not take, it refuses instead of computing garbage.
   CHECK_THROWS_WITH(D(dd::ConvGeometry{8, 128, 14, 14, 3, 3, 1, 1, 1, 1}, 128), Catch::Matchers::Contains("1152 taps"));
 }

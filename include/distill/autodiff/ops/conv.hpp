@@ -198,16 +198,20 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
   // Scratch per thread: the im2col block (or the direct path's padded sample). Each thread sums its samples into
   // its own row of `partials`, and the rows are added in thread order afterwards, so a given thread count always
   // gives the same bytes (merging under a mutex added them in the order the threads finished). The direct path
-  // keeps its sums lane-wise (lanes() per weight) and adds the lanes up once, not once per sample.
+  // keeps its sums lane-wise (lanes() per weight) and adds the lanes up once, not once per sample, or, with the
+  // output channels in the lanes (by_channel()), transposed [taps, O] and transposed back once.
   std::size_t max_threads = 1;
 #if defined(_OPENMP)
   max_threads = std::size_t(omp_get_max_threads());
 #endif
-  const std::size_t lanes = direct ? distill::detail::DirectConv<T>::lanes() : 1, row = o * ckk * lanes;
+  const bool by_channel = direct && direct->by_channel();
+  const std::size_t lanes = direct && !by_channel ? distill::detail::DirectConv<T>::lanes() : 1, row = o * ckk * lanes;
   Tensor<T> partials(Shape{max_threads, row});  // zeros: rows of threads that do not run add nothing
   auto accumulate = [&](std::size_t begin, std::size_t end, T* scratch, T* partial) {
     for (std::size_t n = begin; n < end; ++n) {
-      if (direct) {
+      if (by_channel) {
+        direct->accumulate_weight_grad_by_channel(x.data() + n * in, y.data() + n * o * p, partial, scratch);
+      } else if (direct) {
         direct->accumulate_weight_grad_lanes(x.data() + n * in, y.data() + n * o * p, partial, scratch);
       } else {
         B::im2col(g1, x.data() + n * in, scratch);
@@ -231,7 +235,9 @@ Tensor<typename B::Scalar> conv_weight_grad(const Tensor<typename B::Scalar>& x,
     accumulate(0, g.batch, scratch.data(), partials.data());
   }
   for (std::size_t t = 0; t < max_threads; ++t) {
-    if (direct)
+    if (by_channel)
+      distill::detail::DirectConv<T>::add_transposed(partials.data() + t * row, w.data(), o, ckk);
+    else if (direct)
       distill::detail::DirectConv<T>::sum_lanes(partials.data() + t * row, w.data(), w.size());
     else
       B::axpby(T(1), partials.data() + t * row, T(1), w.data(), w.size());

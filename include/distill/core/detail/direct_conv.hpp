@@ -28,6 +28,14 @@
  * Over a batch, the weight gradient keeps its partial sums lane-wise (accumulate_weight_grad_lanes, then
  * sum_lanes once): summing every (channel, tap) accumulator across its lanes after each sample cost as much as the
  * multiply-adds themselves in LeNet's second layer, whose 10 × 14 map is only 10 packs of positions.
+ *
+ * Where the output channels fill whole packs and there are many taps per weight (LeNet's second layer: 16
+ * channels, 150 taps), the weight gradient puts the output channels in the lanes instead
+ * (accumulate_weight_grad_by_channel): dy is transposed to [OH·OW, O], and a block of kh' × kw taps of one input
+ * channel accumulates in registers over the real positions only, each multiply-add taking its image value as a
+ * broadcast. No garbage columns (10 × 14 virtual positions rounded to 160 for 100 real ones in that layer), no
+ * staging of dy per block, no sums across lanes; the transposition (O·OH·OW moves) is small against the
+ * O·OH·OW·taps/lanes() multiply-adds.
  */
 
 #include <algorithm>
@@ -82,7 +90,8 @@ class DirectConv {
         pitch_(g.width + 2 * g.pad_w), plane_((g.height + 2 * g.pad_h) * pitch_),
         positions_(round_up(oh_ * pitch_, kBlock)),
         // Reads reach C·S + (positions − OH·Wp) + kw − 2 at most (a garbage position of the last channel).
-        padded_size_(g.channels * plane_ + (positions_ - oh_ * pitch_) + g.kernel_w) {
+        padded_size_(g.channels * plane_ + (positions_ - oh_ * pitch_) + g.kernel_w),
+        by_channel_(out_ % kLanes == 0 && (g.kernel_w == 3 || g.kernel_w == 5) && taps_ >= 4 * kLanes) {
     DISTILL_CHECK(applies(g), "DirectConv: geometry with ", taps_, " taps and stride ", g.stride_h, "x", g.stride_w,
                   " is not for the direct path (check DirectConv::applies first)");
     offset_.resize(taps_);
@@ -91,8 +100,11 @@ class DirectConv {
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx, ++t) offset_[t] = c * plane_ + ky * pitch_ + kx;
   }
 
-  //! Scratch elements one call needs: the padded sample, then kOutBlock staged output planes.
-  std::size_t scratch_size() const { return padded_size_ + kOutBlock * positions_; }
+  //! Scratch elements one call needs: the padded sample, then kOutBlock staged output planes (or, for
+  //! accumulate_weight_grad_by_channel, the transposed dy).
+  std::size_t scratch_size() const {
+    return padded_size_ + std::max(kOutBlock * positions_, by_channel_ ? oh_ * ow_ * out_ : 0);
+  }
 
   //! y = W ⋆ x (+ bias): x one sample [C, H, W], w [O, C, kh, kw], y [O, OH, OW]; bias may be null.
   void forward(const T* x, const T* w, const T* bias, T* y, T* scratch) const {
@@ -143,6 +155,43 @@ class DirectConv {
     for (std::size_t i = 0; i < n; ++i) dw[i] += T(L::sum(L::load(dwl + i * kLanes)));
   }
 
+  //! Whether accumulate_weight_grad_by_channel takes this layer: output channels in whole packs, a kernel width
+  //! of 3 or 5 (its register blocks), and at least 4·lanes() taps, so that transposing dy stays cheap.
+  bool by_channel() const { return by_channel_; }
+
+  /**
+   * dwt += (dy ⋆ x)ᵀ with the output channels in the lanes: x one sample [C, H, W], dy [O, OH, OW], dwt
+   * [C·kh·kw, O] (the transposed weight gradient; add_transposed() adds it to dw [O, C·kh·kw]). Requires
+   * by_channel().
+   */
+  void accumulate_weight_grad_by_channel(const T* x, const T* dy, T* dwt, T* scratch) const {
+    DISTILL_ASSERT(by_channel_);
+    const T* xp = x;  // without padding the real positions read inside the sample itself: no copy
+    if (g_.pad_h != 0 || g_.pad_w != 0) {
+      pad(x, scratch);
+      xp = scratch;
+    }
+    T* dyt = scratch + padded_size_;
+    const std::size_t p = oh_ * ow_;
+    for (std::size_t q = 0; q < p; ++q)
+      for (std::size_t o = 0; o < out_; ++o) dyt[q * out_ + o] = dy[o * p + q];
+    const std::size_t kw = g_.kernel_w, rows = std::min<std::size_t>(kMaxRows, kGradRegs / kw);
+    for (std::size_t c = 0; c < g_.channels; ++c)
+      for (std::size_t ky = 0; ky < g_.kernel_h; ky += rows)
+        dispatch_rows(std::min(rows, g_.kernel_h - ky), [&]<std::size_t RY>() {
+          if (kw == 5)
+            weight_grad_rows<5, RY>(xp, dyt, dwt, c, ky);
+          else
+            weight_grad_rows<3, RY>(xp, dyt, dwt, c, ky);
+        });
+  }
+
+  //! dw[o][t] += dwt[t][o]: the weight gradient [O, taps] from accumulate_weight_grad_by_channel's sums.
+  static void add_transposed(const T* dwt, T* dw, std::size_t out_channels, std::size_t taps) {
+    for (std::size_t o = 0; o < out_channels; ++o)
+      for (std::size_t t = 0; t < taps; ++t) dw[o * taps + t] += dwt[t * out_channels + o];
+  }
+
  private:
   using V = Pack<T>;
   using L = Lanes<V>;
@@ -150,6 +199,10 @@ class DirectConv {
   //! Taps per weight-gradient register block: 4 × kOutBlock accumulators + 4 image packs fit 32 vector registers
   //! (AVX-512), not 16.
   static constexpr std::size_t kGradTaps = sizeof(V) >= 64 ? 4 : 2;
+  //! Accumulators of a by-channel weight-gradient block: the vector registers less a dy pack, a broadcast and
+  //! spare ones (32 registers with AVX-512, 16 otherwise); kernel rows per block at most kMaxRows.
+  static constexpr std::size_t kGradRegs = sizeof(V) >= 64 ? 26 : 12;
+  static constexpr std::size_t kMaxRows = 5;
 
   //! dy of channels o0 … o0 + nb − 1 in the virtual layout, zero at the garbage positions so they add nothing.
   void stage_dy(const T* dy, std::size_t o0, std::size_t nb, T* stage) const {
@@ -175,6 +228,45 @@ class DirectConv {
       case 3: f.template operator()<3>(); break;
       case 2: f.template operator()<2>(); break;
       default: f.template operator()<1>(); break;
+    }
+  }
+
+  //! Calls f.template operator()<rows>() for rows in 1..kMaxRows.
+  template <class F>
+  static void dispatch_rows(std::size_t rows, F&& f) {
+    static_assert(kMaxRows == 5);
+    switch (rows) {
+      case 5: f.template operator()<5>(); break;
+      case 4: f.template operator()<4>(); break;
+      case 3: f.template operator()<3>(); break;
+      case 2: f.template operator()<2>(); break;
+      default: f.template operator()<1>(); break;
+    }
+  }
+
+  //! dwt[t][o] += Σ_{i,j} dyt[i·OW + j][o] · xp[offset[t] + i·Wp + j] for the RY × KW taps t of input channel c
+  //! from kernel row ky0 on, one pack of output channels at a time, over the real positions only.
+  template <std::size_t KW, std::size_t RY>
+  void weight_grad_rows(const T* xp, const T* dyt, T* dwt, std::size_t c, std::size_t ky0) const {
+    const T* base = xp + c * plane_ + ky0 * pitch_;
+    for (std::size_t o0 = 0; o0 < out_; o0 += kLanes) {
+      V acc[RY][KW];
+      for (std::size_t r = 0; r < RY; ++r)
+        for (std::size_t k = 0; k < KW; ++k) acc[r][k] = V(T(0));
+      for (std::size_t i = 0; i < oh_; ++i) {
+        const T* row = base + i * pitch_;
+        const T* d = dyt + i * ow_ * out_ + o0;
+        for (std::size_t j = 0; j < ow_; ++j) {
+          const V dv = L::load(d + j * out_);
+          for (std::size_t r = 0; r < RY; ++r)
+            for (std::size_t k = 0; k < KW; ++k) acc[r][k] += dv * V(row[r * pitch_ + j + k]);
+        }
+      }
+      for (std::size_t r = 0; r < RY; ++r)
+        for (std::size_t k = 0; k < KW; ++k) {
+          T* p = dwt + ((c * g_.kernel_h + ky0 + r) * KW + k) * out_ + o0;
+          L::store(L::load(p) + acc[r][k], p);
+        }
     }
   }
 
@@ -246,6 +338,7 @@ class DirectConv {
 
   ConvGeometry g_;
   std::size_t out_, taps_, oh_, ow_, pitch_, plane_, positions_, padded_size_;
+  bool by_channel_;  //!< see by_channel()
   std::vector<std::size_t> offset_;  //!< tap t = (c, ky, kx) → c·S + ky·Wp + kx
 };
 
