@@ -157,13 +157,8 @@ int distill_with(const K& kernel, Method& method, const std::string& method_name
 
   result.options_json =
       cli::options_json(common).add("kernel", kernel_name).add(result.method, method.options().to_json()).str();
-  dd::io::save_distilled(a.out + ".npz", result);
-  // One row per class the images started in (learned labels may move an image's argmax elsewhere).
-  std::vector<std::int64_t> rows(result.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) rows[i] = std::int64_t(i / options.images_per_class);
-  dd::io::GridOptions grid{.rows_by_label = rows, .scaling = dd::io::Scaling::per_image, .upscale = 2};
-  dd::io::write_png_grid(a.out + ".png", result.images, grid);
-  std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
+  // One grid row per class the images started in (learned labels may move an image's argmax elsewhere).
+  cli::save_set_and_grid(a.out, result, cli::class_major_rows(result.size(), options.images_per_class));
   return 0;
 }
 

@@ -201,10 +201,7 @@ int main(int argc, char** argv) {
       set = syn::to_distilled_set(*best, norm, options_json);
       result = *best;
     }
-    dd::io::save_distilled(out + ".npz", set);
-    dd::io::write_png_grid(out + ".png", set.images,
-                           {.rows_by_label = result.stacked_labels(), .scaling = dd::io::Scaling::per_image, .upscale = 2});
-    std::printf("wrote %s.npz and %s.png\n", out.c_str(), out.c_str());
+    cli::save_set_and_grid(out, set, result.stacked_labels());
     return 0;
   });
 }
