@@ -22,6 +22,7 @@
 #include "distill/core/tensor.hpp"
 #include "distill/cuda/error.cuh"
 #include "distill/cuda/memory.cuh"
+#include "distill/kernels/detail/ridge_checks.hpp"
 
 namespace distill::cuda {
 
@@ -37,16 +38,11 @@ class RidgeCholesky {
    * @throw numerical_error when K + λI is not positive definite (potrf's info names the pivot)
    */
   static RidgeCholesky factor(const Tensor<double>& k, double reg, const char* where = "cuda::RidgeCholesky::factor()") {
-    DISTILL_CHECK(k.rank() == 2 && k.shape(0) == k.shape(1), where, ": the kernel matrix has shape ", show(k.shape()),
-                  ", expected a square [n, n]");
-    DISTILL_CHECK(reg >= 0 && std::isfinite(reg), where, ": reg is ", reg, ", expected a finite value >= 0");
-    DISTILL_CHECK(k.all_finite(), where, ": the kernel matrix contains NaN or infinity (check the inputs)");
+    kernels::detail::check_ridge_input(k, reg, where);
     RidgeCholesky f;
     const std::size_t n = k.shape(0);
     f.n_ = n;
-    double trace = 0;
-    for (std::size_t i = 0; i < n; ++i) trace += k[i * n + i];
-    f.ridge_ = n ? reg * trace / double(n) : 0.0;
+    f.ridge_ = kernels::detail::relative_ridge(k, reg);
     if (n == 0) return f;
     std::vector<double> a(n * n);
     for (std::size_t i = 0; i < n; ++i)
@@ -63,10 +59,7 @@ class RidgeCholesky {
                                        lwork, info.data()));
     int bad = 0;
     info.download(&bad, 1);
-    if (bad != 0) {
-      DISTILL_THROW(numerical_error, where, ": K + λI is not positive definite (pivot ", bad - 1, " of ", n,
-                    " is not positive); increase reg (now ", reg, "·tr(K)/n = ", f.ridge_, ")");
-    }
+    if (bad != 0) kernels::detail::throw_not_positive_definite(where, std::size_t(bad - 1), n, reg, f.ridge_);
     return f;
   }
 

@@ -25,6 +25,7 @@
 #include "distill/core/tensor.hpp"
 #include "distill/kernels/concepts.hpp"
 #include "distill/kernels/detail/cholesky.hpp"
+#include "distill/kernels/detail/ridge_checks.hpp"
 
 namespace distill::kernels {
 
@@ -49,24 +50,17 @@ class RidgeCholesky {
     static_assert(HasDoubleTwin<B>, "distill::kernels::RidgeCholesky::factor: B must be a class template over its "
                                     "scalar (B<float> -> B<double>), because the factorisation runs in double");
     using BD = detail::rebind_scalar_t<B, double>;
-    DISTILL_CHECK(k.rank() == 2 && k.shape(0) == k.shape(1), where, ": the kernel matrix has shape ", show(k.shape()),
-                  ", expected a square [n, n]");
-    DISTILL_CHECK(reg >= 0 && std::isfinite(reg), where, ": reg is ", reg, ", expected a finite value >= 0");
-    DISTILL_CHECK(k.all_finite(), where, ": the kernel matrix contains NaN or infinity (check the inputs)");
+    detail::check_ridge_input(k, reg, where);
     RidgeCholesky f;
     const std::size_t n = k.shape(0);
     f.n_ = n;
     f.l_.resize(n * n);
-    double trace = 0;
-    for (std::size_t i = 0; i < n; ++i) trace += double(k[i * n + i]);
-    f.ridge_ = n ? reg * trace / double(n) : 0.0;
+    f.ridge_ = detail::relative_ridge(k, reg);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j <= i; ++j) f.l_[i * n + j] = 0.5 * (double(k[i * n + j]) + double(k[j * n + i]));
     for (std::size_t i = 0; i < n; ++i) f.l_[i * n + i] += f.ridge_;
-    if (const std::size_t bad = detail::cholesky_lower<BD>(f.l_.data(), n); bad != 0) {
-      DISTILL_THROW(numerical_error, where, ": K + λI is not positive definite (pivot ", bad - 1, " of ", n,
-                    " is not positive); increase reg (now ", reg, "·tr(K)/n = ", f.ridge_, ")");
-    }
+    if (const std::size_t bad = detail::cholesky_lower<BD>(f.l_.data(), n); bad != 0)
+      detail::throw_not_positive_definite(where, bad - 1, n, reg, f.ridge_);
     return f;
   }
 
