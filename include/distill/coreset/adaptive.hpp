@@ -97,11 +97,13 @@ struct AdaptiveResult {
   eval::TrainResult training;                  //!< the epochs on the subsets (its seconds include the selections)
   std::vector<std::vector<std::uint8_t>> dynamics;  //!< record_dynamics: correctness on the data at every epoch's end
 
+  //! Seconds spent building views and selecting, over all rounds.
   double select_seconds() const {
     double s = 0;
     for (const auto& r : rounds) s += r.select_seconds;
     return s;
   }
+  //! Seconds spent training on the selections, over all rounds (the warm start not included).
   double train_seconds() const {
     double s = 0;
     for (const auto& r : rounds) s += r.train_seconds;
