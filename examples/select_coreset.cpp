@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Selects a coreset of a data set's training split (MNIST by default, or any --data) with one of the coreset
 // methods of distill::coreset, saves it as a distilled set (the chosen real images, hard labels, `indices` and, for
-// weighted methods, `weights`) with a PNG grid, and optionally trains fresh ConvNet-3s on it (the DC protocol).
+// weighted methods, `weights`) with a PNG grid, and optionally trains fresh ConvNet-3s (or --eval-model) on it (the DC
+// protocol). With --adaptive R it selects again every R epochs while training those networks instead (nothing saved).
 //
 //   select_coreset --method k_center_greedy --ipc 10 --out mnist_kcenter_ipc10
 //       -> mnist_kcenter_ipc10.npz (np.load-able; evaluate_set reads it) and mnist_kcenter_ipc10.png
