@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Tests for include/distill/core/detail/direct_conv.hpp: the im2col-free stride-1 convolution of layers with few
 // taps (LeNet's and ConvNet's first layers) against a convolution and a weight gradient written from their
-// definitions, in float and double, over geometries that reach every register-block size (1–4 output channels
+// definitions, in float and double, over geometries that reach every register-block size (1–8 output channels
 // left over), padding and none, H ≠ W, and several channels; the weight gradient with the output channels in the
 // lanes; plus the rules that pick the paths.
 #include <catch2/catch.hpp>
@@ -31,8 +31,9 @@ dd::ConvGeometry geometry(const Case& c) {
 TEMPLATE_TEST_CASE("DirectConv forward and weight gradient match their definitions", "[core][conv][direct]", float,
                    double) {
   using T = TestType;
-  const Case c = GENERATE(Case{1, 28, 28, 5, 5, 2, 2, 6},    // LeNet conv1 (blocks of 4 and 2)
-                          Case{1, 28, 28, 3, 3, 1, 1, 9},    // ConvNet conv1 shape, blocks of 4, 4, 1
+  const Case c = GENERATE(Case{1, 28, 28, 5, 5, 2, 2, 6},    // LeNet conv1 (forward: a block of 6 or 4 + 2)
+                          Case{1, 28, 28, 3, 3, 1, 1, 9},    // ConvNet conv1 shape, blocks of 8 + 1 (or 4, 4, 1)
+                          Case{2, 6, 6, 3, 3, 1, 1, 15},     // forward blocks of 8 + 7 (or 4, 4, 4, 3)
                           Case{2, 7, 11, 3, 2, 0, 1, 3},     // H ≠ W, unequal kernel and padding, block of 3
                           Case{3, 5, 6, 3, 3, 1, 0, 4},      // 27 taps: odd, so the one-tap weight pass runs
                           Case{1, 4, 4, 1, 1, 0, 0, 5});     // 1×1 kernel

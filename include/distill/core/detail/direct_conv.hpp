@@ -21,9 +21,12 @@
  * weight gradient multiplies by a zero dy. The waste is (Wp − OW)/Wp: 4/32 for LeNet's first layer, 4/14 for its
  * second, 2/30 for ConvNet's first.
  *
- * Register blocking: outputs accumulate in registers for `kOutBlock` output channels × 2 packs of positions
- * (forward), or for `kOutBlock` channels × 4 taps (weight gradient; 2 taps where the ISA has 16 vector registers).
- * Each tap then costs 2 loads of the image and `kOutBlock` broadcasts of the weight per 2·kOutBlock multiply-adds.
+ * Register blocking: outputs accumulate in registers for `kForwardBlock` output channels × 2 packs of positions
+ * (forward: 8 channels where the ISA has 32 vector registers, 4 otherwise), or for `kOutBlock` channels × 4 taps
+ * (weight gradient; 2 taps where the ISA has 16 vector registers). A forward tap then costs 2 loads of the image
+ * and kForwardBlock broadcasts of the weight per 2·kForwardBlock multiply-adds. Eight channels take LeNet's six
+ * (conv1, and the input gradient of conv2) in one block: as 4 + 2, the block of 2 had only 4 independent
+ * accumulators, too few to cover the multiply-add latency.
  *
  * Over a batch, the weight gradient keeps its partial sums lane-wise (accumulate_weight_grad_lanes, then
  * sum_lanes once): summing every (channel, tap) accumulator across its lanes after each sample cost as much as the
@@ -100,10 +103,10 @@ class DirectConv {
         for (std::size_t kx = 0; kx < g.kernel_w; ++kx, ++t) offset_[t] = c * plane_ + ky * pitch_ + kx;
   }
 
-  //! Scratch elements one call needs: the padded sample, then kOutBlock staged output planes (or, for
+  //! Scratch elements one call needs: the padded sample, then kForwardBlock staged output planes (or, for
   //! accumulate_weight_grad_by_channel, the transposed dy).
   std::size_t scratch_size() const {
-    return padded_size_ + std::max(kOutBlock * positions_, by_channel_ ? oh_ * ow_ * out_ : 0);
+    return padded_size_ + std::max(kForwardBlock * positions_, by_channel_ ? oh_ * ow_ * out_ : 0);
   }
 
   //! y = W ⋆ x (+ bias): x one sample [C, H, W], w [O, C, kh, kw], y [O, OH, OW]; bias may be null.
@@ -111,9 +114,10 @@ class DirectConv {
     T* xp = scratch;
     T* stage = scratch + padded_size_;
     pad(x, xp);
-    for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
-      const std::size_t nb = std::min(kOutBlock, out_ - o0);
-      dispatch(nb, [&]<std::size_t NB>() { forward_block<NB>(xp, w + o0 * taps_, bias ? bias + o0 : nullptr, stage); });
+    for (std::size_t o0 = 0; o0 < out_; o0 += kForwardBlock) {
+      const std::size_t nb = std::min(kForwardBlock, out_ - o0);
+      dispatch_upto<kForwardBlock>(
+          nb, [&]<std::size_t NB>() { forward_block<NB>(xp, w + o0 * taps_, bias ? bias + o0 : nullptr, stage); });
       for (std::size_t b = 0; b < nb; ++b)
         for (std::size_t i = 0; i < oh_; ++i)
           std::copy_n(stage + b * positions_ + i * pitch_, ow_, y + ((o0 + b) * oh_ + i) * ow_);
@@ -199,6 +203,8 @@ class DirectConv {
   //! Taps per weight-gradient register block: 4 × kOutBlock accumulators + 4 image packs fit 32 vector registers
   //! (AVX-512), not 16.
   static constexpr std::size_t kGradTaps = sizeof(V) >= 64 ? 4 : 2;
+  //! Output channels per forward register block: 2·kForwardBlock accumulators + 2 image packs + a broadcast.
+  static constexpr std::size_t kForwardBlock = sizeof(V) >= 64 ? 8 : 4;
   //! Accumulators of a by-channel weight-gradient block: the vector registers less a dy pack, a broadcast and
   //! spare ones (32 registers with AVX-512, 16 otherwise); kernel rows per block at most kMaxRows.
   static constexpr std::size_t kGradRegs = sizeof(V) >= 64 ? 26 : 12;
@@ -229,6 +235,17 @@ class DirectConv {
       case 2: f.template operator()<2>(); break;
       default: f.template operator()<1>(); break;
     }
+  }
+
+  //! Calls f.template operator()<nb>() for nb in 1..Max (the forward's block sizes).
+  template <std::size_t Max, class F>
+  static void dispatch_upto(std::size_t nb, F&& f) {
+    if constexpr (Max == 1)
+      f.template operator()<1>();
+    else if (nb == Max)
+      f.template operator()<Max>();
+    else
+      dispatch_upto<Max - 1>(nb, f);
   }
 
   //! Calls f.template operator()<rows>() for rows in 1..kMaxRows.
