@@ -6,14 +6,18 @@
 /**
  * @file
  * The coreset methods by name, for the command lines that select (select_coreset, coreset_table; examples only):
- * one list of the names (--method, also each selection's NPZ `method`), the selector each name makes, and which of
- * them read a proxy network, so that no command line keeps its own copy of the table.
+ * one list of the names (--method, also each selection's NPZ `method`), the selector each name makes, which of
+ * them read a proxy network, and the proxy options both take (ProxyArgs), so that no command line keeps its own copy.
  */
 
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "distill/core/error.hpp"
 #include "distill/coreset.hpp"
 
@@ -68,6 +72,50 @@ inline bool needs_proxy(const std::string& method, const std::string& features) 
   return features == "embedding" || !(method == "random" || method == "herding" || method == "k_center_greedy" ||
                                       method == "facility_location" || method == "graph_cut");
 }
+
+/**
+ * What the selecting command lines take about the proxy network and the features (--features, --proxy,
+ * --proxy-width, --proxy-epochs, --proxy-nets), and what they make of it: the view's options, the proxy's model
+ * options, its one-line description and its entries in a selection's options JSON.
+ */
+struct ProxyArgs {
+  std::string features = "pixels", proxy = "convnet";
+  std::size_t proxy_width = 32, proxy_epochs = 3, proxy_nets = 1;
+
+  void add_to(CLI::App& app) {
+    app.add_option("--features", features, "what geometric methods measure distances on: pixels, or embedding (the "
+                                           "proxy's penultimate features)")
+        ->check(CLI::IsMember({"pixels", "embedding"}));
+    app.add_option("--proxy", proxy, "proxy network: convnet (ConvNet-3 of width --proxy-width), lenet, or mlp (one "
+                                     "hidden ReLU layer of 256)")
+        ->check(CLI::IsMember(model_names));
+    app.add_option("--proxy-width", proxy_width, "convnet proxy: channels per block")->check(CLI::PositiveNumber);
+    app.add_option("--proxy-epochs", proxy_epochs, "epochs of proxy training on the whole training split")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--proxy-nets", proxy_nets, "proxies averaged (GraNd / EL2N / probabilities)")->check(CLI::PositiveNumber);
+  }
+
+  distill::coreset::FeatureSource feature_source() const {
+    return features == "embedding" ? distill::coreset::FeatureSource::embedding : distill::coreset::FeatureSource::pixels;
+  }
+  distill::coreset::ViewOptions view_options(std::uint64_t seed, bool progress) const {
+    return {.features = feature_source(), .proxy_epochs = proxy_epochs, .proxy_nets = proxy_nets, .seed = seed,
+            .progress = progress};
+  }
+  //! A ConvNet-3 of proxy_width, LeNet, or an MLP with one hidden layer of 256.
+  ModelOptions model_options() const { return {.width = proxy_width, .mlp_width = 256, .mlp_depth = 1}; }
+
+  //! "proxy: MLP 784-256-10, 1 net(s) x 5 epochs on 60000 images".
+  void print(const Shape& image_shape, std::size_t classes, std::size_t images) const {
+    std::printf("proxy: %s, %zu net(s) x %zu epochs on %zu images\n",
+                describe_model(proxy, model_options(), image_shape, classes).c_str(), proxy_nets, proxy_epochs, images);
+    std::fflush(stdout);
+  }
+  //! The proxy's entries of a selection's options JSON, for a method that read it.
+  void add_json(io::JsonObject& options) const {
+    options.add("proxy", model_json(proxy, model_options())).add("proxy_epochs", proxy_epochs).add("proxy_nets", proxy_nets);
+  }
+};
 
 }  // namespace distill::cli::coreset
 

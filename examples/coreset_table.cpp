@@ -34,11 +34,11 @@ namespace methods = distill::cli::coreset;
 
 namespace {
 
-struct Args {
+struct Args : methods::ProxyArgs {
   std::vector<std::string> methods{"random", "herding", "k_center_greedy", "forgetting"};
   std::vector<std::size_t> ipcs{1, 10, 50};
-  std::string features = "pixels", proxy = "convnet", out, save_dir;
-  std::size_t proxy_epochs = 3, proxy_nets = 1, proxy_width = 32, eval_nets = 5, eval_epochs = 300;
+  std::string out, save_dir;
+  std::size_t eval_nets = 5, eval_epochs = 300;
   bool quiet = false;
 };
 
@@ -130,15 +130,7 @@ int main(int argc, char** argv) {
   Args a;
   app.add_option("--methods", a.methods, "comma-separated methods: " + methods::method_list())->delimiter(',');
   app.add_option("--ipc", a.ipcs, "comma-separated images per class")->delimiter(',')->check(CLI::PositiveNumber);
-  app.add_option("--features", a.features, "what geometric methods measure distances on: pixels, or embedding (the proxy's "
-                                           "penultimate features)")
-      ->check(CLI::IsMember({"pixels", "embedding"}));
-  app.add_option("--proxy", a.proxy, "proxy network: convnet (ConvNet-3 of width --proxy-width), lenet, or mlp (one hidden ReLU "
-                                     "layer of 256)")
-      ->check(CLI::IsMember(cli::model_names));
-  app.add_option("--proxy-width", a.proxy_width, "convnet proxy: channels per block")->check(CLI::PositiveNumber);
-  app.add_option("--proxy-epochs", a.proxy_epochs, "epochs of proxy training on the whole training split")->check(CLI::PositiveNumber);
-  app.add_option("--proxy-nets", a.proxy_nets, "proxies averaged (GraNd / EL2N / probabilities)")->check(CLI::PositiveNumber);
+  a.add_to(app);
   app.add_option("--eval-nets", a.eval_nets, "fresh ConvNet-3s trained on every selection")->check(CLI::PositiveNumber);
   app.add_option("--eval-epochs", a.eval_epochs, "epochs per net (the DC protocol's other settings)")->check(CLI::PositiveNumber);
   app.add_option("--out", a.out, "also write the markdown table to this file");
@@ -159,25 +151,19 @@ int main(int argc, char** argv) {
     const auto data = cli::load_data(common.data);
     const auto& train = data.train;
     const dd::Shape shape = cli::image_shape(train.images);
-    const cs::ViewOptions vo{.features = a.features == "embedding" ? cs::FeatureSource::embedding : cs::FeatureSource::pixels,
-                             .proxy_epochs = a.proxy_epochs, .proxy_nets = a.proxy_nets, .seed = common.seed,
-                             .progress = !a.quiet};
-    const cli::ModelOptions proxy_options{.width = a.proxy_width, .mlp_width = 256, .mlp_depth = 1};
+    const cs::ViewOptions vo = a.view_options(common.seed, !a.quiet);
     const dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
     std::printf("protocol: %zu fresh ConvNet-3s per cell, %zu epochs (evaluate_set; weighted loss for weighted "
                 "selections)\n", a.eval_nets, a.eval_epochs);
     bool any_proxy = false;
     for (const auto& m : a.methods) any_proxy = any_proxy || methods::needs_proxy(m, a.features);
 
-    return cli::with_model(a.proxy, proxy_options, shape, train.num_classes, [&](const auto& proxy_net) {
+    return cli::with_model(a.proxy, a.model_options(), shape, train.num_classes, [&](const auto& proxy_net) {
       cs::SelectionView<float> view = any_proxy ? cs::SelectionView<float>(train, proxy_net, vo) : cs::SelectionView<float>(train, vo);
       if (any_proxy) {
         // Trained here so that no selection's seconds include them.
         const cli::Stopwatch clock;
-        std::printf("proxy: %s, %zu net(s) x %zu epochs on %zu images\n",
-                    cli::describe_model(a.proxy, proxy_options, shape, train.num_classes).c_str(), a.proxy_nets,
-                    a.proxy_epochs, train.size());
-        std::fflush(stdout);
+        a.print(shape, train.num_classes, train.size());
         for (std::size_t r = 0; r < a.proxy_nets; ++r) (void)view.proxy(r);
         std::printf("proxy trained in %.1f s\n", clock.seconds());
       }
@@ -202,8 +188,7 @@ int main(int argc, char** argv) {
               std::fflush(stdout);
               auto options = cli::options_json(common);
               options.add("method", m).add("features", a.features).add("ipc", k);
-              if (methods::needs_proxy(m, a.features))
-                options.add("proxy", cli::model_json(a.proxy, proxy_options)).add("proxy_epochs", a.proxy_epochs).add("proxy_nets", a.proxy_nets);
+              if (methods::needs_proxy(m, a.features)) a.add_json(options);
               const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
               if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k) + ".npz", set);
               const cli::Stopwatch eval_clock;

@@ -36,9 +36,9 @@ namespace methods = distill::cli::coreset;
 
 namespace {
 
-struct Args {
-  std::string method = "k_center_greedy", features = "pixels", proxy = "convnet", eval_model = "convnet", out;
-  std::size_t ipc = 0, proxy_epochs = 3, proxy_nets = 1, proxy_width = 32, eval_nets = 0, eval_epochs = 300;
+struct Args : methods::ProxyArgs {
+  std::string method = "k_center_greedy", eval_model = "convnet", out;
+  std::size_t ipc = 0, eval_nets = 0, eval_epochs = 300;
   std::size_t adaptive = 0, adaptive_warm = 0;
   double fraction = 0;
   bool quiet = false;
@@ -61,7 +61,7 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
   const cs::Budget budget{.images_per_class = a.ipc, .fraction = a.fraction};
   const cs::AdaptiveOptions ao{.reselect_every = a.adaptive, .warm_epochs = a.adaptive_warm,
                                .record_dynamics = a.method == "forgetting",
-                               .features = a.features == "embedding" ? cs::FeatureSource::embedding : cs::FeatureSource::pixels};
+                               .features = a.feature_source()};
   const std::string model = cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes);
   return cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& net) {
     return methods::with_selector(a.method, common.seed, [&](const auto& selector) {
@@ -119,15 +119,7 @@ int main(int argc, char** argv) {
   auto* ipc = app.add_option("--ipc", a.ipc, "images per class (a per-class budget)")->check(CLI::PositiveNumber);
   auto* frac = app.add_option("--fraction", a.fraction, "fraction of the training set, chosen globally (in (0, 1])");
   ipc->excludes(frac);
-  app.add_option("--features", a.features, "what geometric methods measure distances on: pixels, or embedding (the proxy's "
-                                           "penultimate features)")
-      ->check(CLI::IsMember({"pixels", "embedding"}));
-  app.add_option("--proxy", a.proxy, "proxy network: convnet (ConvNet-3 of width --proxy-width), lenet, or mlp (one hidden ReLU "
-                                     "layer of 256)")
-      ->check(CLI::IsMember(cli::model_names));
-  app.add_option("--proxy-width", a.proxy_width, "convnet proxy: channels per block")->check(CLI::PositiveNumber);
-  app.add_option("--proxy-epochs", a.proxy_epochs, "epochs of proxy training on the whole training split")->check(CLI::PositiveNumber);
-  app.add_option("--proxy-nets", a.proxy_nets, "proxies averaged (GraNd / EL2N / probabilities)")->check(CLI::PositiveNumber);
+  a.add_to(app);
   app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_<method>_ipc<N>)");
   app.add_option("--eval-nets", a.eval_nets, "then train this many fresh ConvNet-3s on the selection and print their test "
                                              "accuracy (evaluate_set's protocol; 0: do not)");
@@ -158,18 +150,11 @@ int main(int argc, char** argv) {
       const auto data = cli::load_data(common.data);
       const auto& train = data.train;
       const dd::Shape shape = cli::image_shape(train.images);
-      const cs::ViewOptions vo{.features = a.features == "embedding" ? cs::FeatureSource::embedding : cs::FeatureSource::pixels,
-                               .proxy_epochs = a.proxy_epochs, .proxy_nets = a.proxy_nets, .seed = common.seed,
-                               .progress = !a.quiet};
+      const cs::ViewOptions vo = a.view_options(common.seed, !a.quiet);
       const cs::Budget budget{.images_per_class = a.ipc, .fraction = a.fraction};
-      cli::ModelOptions proxy_options{.width = a.proxy_width, .mlp_width = 256, .mlp_depth = 1};
       const bool proxy = methods::needs_proxy(a.method, a.features);
-      return cli::with_model(a.proxy, proxy_options, shape, train.num_classes, [&](const auto& net) {
-        if (proxy)
-          std::printf("proxy: %s, %zu net(s) x %zu epochs on %zu images\n",
-                      cli::describe_model(a.proxy, proxy_options, shape, train.num_classes).c_str(), a.proxy_nets,
-                      a.proxy_epochs, train.size());
-        std::fflush(stdout);
+      return cli::with_model(a.proxy, a.model_options(), shape, train.num_classes, [&](const auto& net) {
+        if (proxy) a.print(shape, train.num_classes, train.size());
         cs::SelectionView<float> view = proxy ? cs::SelectionView<float>(train, net, vo) : cs::SelectionView<float>(train, vo);
         const cli::Stopwatch clock;
         return methods::with_selector(a.method, common.seed, [&](const auto& selector) {
@@ -179,7 +164,7 @@ int main(int argc, char** argv) {
                       clock.seconds(), proxy ? " (proxy training included)" : "", s.weights ? ", weighted" : "");
           auto options = cli::options_json(common);
           options.add("method", a.method).add("features", a.features).add("ipc", a.ipc).add("fraction", a.fraction);
-          if (proxy) options.add("proxy", cli::model_json(a.proxy, proxy_options)).add("proxy_epochs", a.proxy_epochs).add("proxy_nets", a.proxy_nets);
+          if (proxy) a.add_json(options);
           const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
           dd::io::save_distilled(a.out + ".npz", set);
           const auto picked = train.subset(s.indices);
