@@ -138,12 +138,7 @@ AdaptiveResult<T> train_adaptive(const M& model, const LabeledData<T>& train, co
   constexpr const char* where = "coreset::train_adaptive()";
   options.validate(where);
   DISTILL_CHECK(training.epochs > 0, where, ": training.epochs is 0, expected at least 1 epoch on the subsets");
-  DISTILL_CHECK(training.batch_size > 0, where, ": training.batch_size is 0, expected at least 1");
-  DISTILL_CHECK(training.lr > 0 && std::isfinite(training.lr), where, ": training.lr is ", training.lr,
-                ", expected a positive number");
-  DISTILL_CHECK(training.momentum >= 0 && training.momentum < 1, where, ": training.momentum is ", training.momentum,
-                ", expected [0, 1)");
-  DISTILL_CHECK(training.weight_decay >= 0, where, ": training.weight_decay is ", training.weight_decay, ", expected >= 0");
+  training.validate(where, "training.");
   DISTILL_CHECK(training.resume_from.empty(), where, ": training.resume_from is set, but an adaptive run cannot resume "
                                                      "(its selections are not checkpointed)");
 

@@ -30,6 +30,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -102,6 +103,20 @@ struct TrainOptions {
   std::function<Tensor<T>(const Tensor<T>&, Rng&)> augment = nullptr;
   std::filesystem::path resume_from{};  //!< a checkpoint written through callbacks::Checkpoint: continue from it
   frame::OnDivergence on_divergence = frame::OnDivergence::stop;  //!< a non-finite loss or gradient: stop or roll back
+
+  /**
+   * The SGD settings every loop that trains with these options checks first (eval::train, coreset::train_adaptive).
+   * @param where   the calling function, for messages
+   * @param prefix  how the caller names these options in front of a field ("training." gives "training.lr is -1")
+   * @throw invalid_argument naming the field: batch_size 0, lr not positive and finite, momentum outside [0, 1),
+   *        weight_decay negative
+   */
+  void validate(std::string_view where, std::string_view prefix = "") const {
+    DISTILL_CHECK(batch_size > 0, where, ": ", prefix, "batch_size is 0, expected at least 1");
+    DISTILL_CHECK(lr > 0 && std::isfinite(lr), where, ": ", prefix, "lr is ", lr, ", expected a positive number");
+    DISTILL_CHECK(momentum >= 0 && momentum < 1, where, ": ", prefix, "momentum is ", momentum, ", expected [0, 1)");
+    DISTILL_CHECK(weight_decay >= 0, where, ": ", prefix, "weight_decay is ", weight_decay, ", expected >= 0");
+  }
 };
 
 //! What train() reports.
@@ -360,10 +375,7 @@ TrainResult train(const M& model, nn::Params<T>& params, const Data& data, const
                 "distill::eval::train: data must be LabeledData<T>, SoftLabeledData<T> or io::DistilledSet<T> with the "
                 "params' scalar type T");
   const detail::Batches<T> d = detail::as_batches(data, "eval::train()");
-  DISTILL_CHECK(opt.batch_size > 0, "eval::train(): batch_size is 0, expected at least 1");
-  DISTILL_CHECK(opt.lr > 0 && std::isfinite(opt.lr), "eval::train(): lr is ", opt.lr, ", expected a positive number");
-  DISTILL_CHECK(opt.momentum >= 0 && opt.momentum < 1, "eval::train(): momentum is ", opt.momentum, ", expected [0, 1)");
-  DISTILL_CHECK(opt.weight_decay >= 0, "eval::train(): weight_decay is ", opt.weight_decay, ", expected >= 0");
+  opt.validate("eval::train()");
   DISTILL_CHECK(params.size() > 0, "eval::train(): params is empty; make them with model.init<B>(rng)");
 
   const std::size_t n = d.size();
