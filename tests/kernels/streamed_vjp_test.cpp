@@ -17,11 +17,13 @@ using distill::Tensor;
 
 namespace {
 // L = Σ_ij (½ w_ij K_ij² + v_ij K_ij), so ∂L/∂K = w∘K + v: a row loss that uses the kernel values it is given.
+// Blocks of 1 and 7 rows run by rows, of 30 and 64 by columns (stream_by_columns); n2 = 14 and d = 53 take the
+// skinny products' chunk of 12 rows and the rest, their pairs of SIMD packs, single packs and scalar tails.
 template <class B, class K>
-void check_against_gram_vjp(const K& kernel, double tolerance) {
+void check_against_gram_vjp(const K& kernel, double tolerance, std::size_t n2 = 7, std::size_t d = 6) {
   using T = typename B::Scalar;
-  const std::size_t n1 = 30, n2 = 7, d = 6;
-  const auto x1 = normal_tensor<T>({n1, 1, 2, 3}, 11), x2 = normal_tensor<T>({n2, d}, 12);
+  const std::size_t n1 = 30;
+  const auto x1 = normal_tensor<T>({n1, 1, d}, 11), x2 = normal_tensor<T>({n2, d}, 12);
   const auto w = normal_tensor<T>({n1, n2}, 13), v = normal_tensor<T>({n1, n2}, 14);
   const Tensor<T> kk = kernel.template gram<B>(x1, x2);
   Tensor<T> g({n1, n2});
@@ -66,6 +68,8 @@ TEMPLATE_TEST_CASE("streamed_vjp_x2 matches gram + gram_vjp for FcNtk, Rbf and L
   check_against_gram_vjp<B>(dk::FcNtk{.depth = 2, .bias_var = 0.1, .kind = dk::KernelKind::nngp}, tol);
   check_against_gram_vjp<B>(dk::Rbf{.gamma = 0.2}, tol);
   check_against_gram_vjp<B>(dk::Linear{.scale = 0.5, .bias = 0.2}, tol);
+  check_against_gram_vjp<B>(dk::FcNtk{.depth = 3}, tol, 14, 53);
+  check_against_gram_vjp<B>(dk::Linear{.scale = 0.5, .bias = 0.2}, tol, 14, 53);
 }
 
 TEMPLATE_TEST_CASE("streamed_vjp_x2 rejects bad input", "[kernels][streamed]", DISTILL_TEST_DOUBLE_BACKENDS) {
