@@ -16,19 +16,20 @@
 
 namespace dd = distill;
 
-namespace {
+namespace winograd_conv_test {
 
 struct Case {
   std::size_t batch, channels, height, width, pad_h, pad_w, out_channels;
 };
 
-}  // namespace
+}  // namespace winograd_conv_test
 
 TEMPLATE_TEST_CASE("WinogradConv forward, input and weight gradients match their definitions", "[core][conv][winograd]",
                    DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;
   using W = dd::detail::WinogradConv<B>;
+  using winograd_conv_test::Case;
   const Case c = GENERATE(Case{2, 3, 6, 6, 1, 1, 5},     // even output: whole tiles
                           Case{3, 4, 7, 7, 1, 1, 3},     // ConvNet's 7×7 layer shape: the last tile row/column is half out
                           Case{2, 2, 5, 8, 0, 0, 2},     // no padding, H ≠ W: a 3×6 output
