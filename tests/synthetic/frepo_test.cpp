@@ -19,6 +19,7 @@ namespace nn = distill::nn;
 using distill::Shape;
 using distill::Tensor;
 
+namespace frepo_test {
 namespace {
 
 struct Recorder {
@@ -107,3 +108,5 @@ TEST_CASE("Frepo on MNIST: a short run with a small ConvNet lowers the loss", "[
   CHECK(set.images.all_finite());
   CHECK(mean_of(rec.losses, 20, 10) < mean_of(rec.losses, 0, 10));
 }
+
+}  // namespace frepo_test
