@@ -59,8 +59,10 @@ class DirectConv {
   //! The most taps per output (C·kh·kw) taken by the direct path. Past it (ConvNet's 128-channel layers: 1152)
   //! the GEMM has a long inner dimension, blocks for cache and wastes no garbage columns, so it wins.
   static constexpr std::size_t kMaxTaps = 512;
-  //! Output channels accumulated together in registers.
-  static constexpr std::size_t kOutBlock = 4;
+  //! Output channels per weight-gradient register block: 6 × 4 taps accumulators + 4 image packs fit 32 vector
+  //! registers (AVX-512), 4 × 2 taps fit 16. Six take LeNet's first layer in one block: as 4 + 2, the block of 2
+  //! loaded 4 image packs per 8 multiply-adds, and each block staged its own dy.
+  static constexpr std::size_t kOutBlock = sizeof(Pack<T>) >= 64 ? 6 : 4;
 
   //! Whether the direct path takes this geometry: stride 1, few taps per output, padding below the kernel size
   //! (so that the input gradient is a direct convolution too, see transposed()).
@@ -201,7 +203,7 @@ class DirectConv {
   using L = Lanes<V>;
   static constexpr std::size_t kLanes = L::size;
   //! Taps per weight-gradient register block: 4 × kOutBlock accumulators + 4 image packs fit 32 vector registers
-  //! (AVX-512), not 16.
+  //! (AVX-512), 2 × kOutBlock + 2 fit 16.
   static constexpr std::size_t kGradTaps = sizeof(V) >= 64 ? 4 : 2;
   //! Output channels per forward register block: 2·kForwardBlock accumulators + 2 image packs + a broadcast.
   static constexpr std::size_t kForwardBlock = sizeof(V) >= 64 ? 8 : 4;
@@ -228,13 +230,7 @@ class DirectConv {
   //! Calls f.template operator()<nb>() for nb in 1..kOutBlock, so every block size has its own unrolled kernel.
   template <class F>
   static void dispatch(std::size_t nb, F&& f) {
-    static_assert(kOutBlock == 4);
-    switch (nb) {
-      case 4: f.template operator()<4>(); break;
-      case 3: f.template operator()<3>(); break;
-      case 2: f.template operator()<2>(); break;
-      default: f.template operator()<1>(); break;
-    }
+    dispatch_upto<kOutBlock>(nb, f);
   }
 
   //! Calls f.template operator()<nb>() for nb in 1..Max (the forward's block sizes).
@@ -335,11 +331,11 @@ class DirectConv {
     for (std::size_t b = 0; b < NB; ++b)
       for (std::size_t k = 0; k < NT; ++k) acc[b][k] = V(T(0));
     for (std::size_t q = 0; q < positions_; q += kLanes) {
-      V x[NT];
-      for (std::size_t k = 0; k < NT; ++k) x[k] = L::load(xp + offset_[t + k] + q);
-      for (std::size_t b = 0; b < NB; ++b) {
-        const V d = L::load(stage + b * positions_ + q);
-        for (std::size_t k = 0; k < NT; ++k) acc[b][k] += d * x[k];
+      V d[NB];
+      for (std::size_t b = 0; b < NB; ++b) d[b] = L::load(stage + b * positions_ + q);
+      for (std::size_t k = 0; k < NT; ++k) {
+        const V x = L::load(xp + offset_[t + k] + q);
+        for (std::size_t b = 0; b < NB; ++b) acc[b][k] += d[b] * x;
       }
     }
     for (std::size_t b = 0; b < NB; ++b)
