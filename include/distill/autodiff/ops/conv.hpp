@@ -152,15 +152,11 @@ Tensor<typename B::Scalar> conv_input_grad(const Tensor<typename B::Scalar>& y, 
   auto x = Tensor<T>::empty(Shape{g.batch, g.channels, g.height, g.width});
   using Direct = distill::detail::DirectConv<T>;
   const bool fastest = path == ConvPath::automatic;
-  if (fastest && Direct::applies(g) && Direct::applies(Direct::transposed(g, o))) {
-    // The transposed convolution as a direct one: dy padded by k − 1 − pad, with the flipped, transposed weights.
-    const ConvGeometry gt = Direct::transposed(g, o);
-    auto wt = Tensor<T>::empty(Shape{g.channels, o, g.kernel_h, g.kernel_w});
-    Direct::flip_transpose(w.data(), o, g.channels, g.kernel_h, g.kernel_w, wt.data());
-    const Direct direct(gt, g.channels);
+  if (fastest && Direct::input_grad_applies(g, o)) {
+    const Direct direct(g, o);
     for_each_sample<B>(
-        g.batch, direct.scratch_size(),
-        [&](std::size_t n, T* scratch) { direct.forward(y.data() + n * o * p, wt.data(), nullptr, x.data() + n * in, scratch); },
+        g.batch, direct.input_grad_scratch_size(),
+        [&](std::size_t n, T* scratch) { direct.input_grad(y.data() + n * o * p, w.data(), x.data() + n * in, scratch); },
         /*calls_gemm=*/false);
     return x;
   }

@@ -7,7 +7,8 @@
  * @file
  * Direct (im2col-free) stride-1 convolution of one sample, for layers with a few hundred taps per output at most
  * (C·kh·kw ≤ 512): LeNet's two layers (25 and 150 taps) and ConvNet's first (9). The input gradient of such a
- * layer is a direct convolution too (of dy with the flipped, transposed weights), and so is its weight gradient.
+ * layer runs on the same layout (each tap scatters into the padded dx, input_grad()), and so does its weight
+ * gradient.
  *
  * Why: there im2col + GEMM fits badly. The GEMMs are small (LeNet's: 6 or 16 output channels, 100–784 positions,
  * an inner dimension of 25–150), so the BLAS spends its time packing and zeroing, and im2col (a 40–112-byte copy
@@ -64,30 +65,16 @@ class DirectConv {
   //! loaded 4 image packs per 8 multiply-adds, and each block staged its own dy.
   static constexpr std::size_t kOutBlock = sizeof(Pack<T>) >= 64 ? 6 : 4;
 
-  //! Whether the direct path takes this geometry: stride 1, few taps per output, padding below the kernel size
-  //! (so that the input gradient is a direct convolution too, see transposed()).
+  //! Whether the direct path takes this geometry: stride 1, few taps per output, padding below the kernel size.
   static bool applies(const ConvGeometry& g) {
     return g.stride_h == 1 && g.stride_w == 1 && g.col_rows() <= kMaxTaps && g.pad_h < g.kernel_h &&
            g.pad_w < g.kernel_w;
   }
 
-  /**
-   * The geometry whose forward convolution is the input gradient of g (stride 1): dy [O, OH, OW], padded by
-   * k − 1 − pad, convolved with the flipped, transposed weights (see flip_transpose()) gives dx [C, H, W].
-   */
-  static ConvGeometry transposed(const ConvGeometry& g, std::size_t out_channels) {
-    return ConvGeometry{g.batch, out_channels, g.out_h(), g.out_w(), g.kernel_h, g.kernel_w, 1, 1,
-                        g.kernel_h - 1 - g.pad_h, g.kernel_w - 1 - g.pad_w};
-  }
-
-  //! wt[c][o][ky][kx] = w[o][c][kh−1−ky][kw−1−kx]: the weights of transposed(g).
-  static void flip_transpose(const T* w, std::size_t out_channels, std::size_t channels, std::size_t kh,
-                             std::size_t kw, T* wt) {
-    for (std::size_t o = 0; o < out_channels; ++o)
-      for (std::size_t c = 0; c < channels; ++c)
-        for (std::size_t ky = 0; ky < kh; ++ky)
-          for (std::size_t kx = 0; kx < kw; ++kx)
-            wt[((c * out_channels + o) * kh + ky) * kw + kx] = w[((o * channels + c) * kh + kh - 1 - ky) * kw + kw - 1 - kx];
+  //! Whether input_grad() takes the layer: the direct path applies, and the input gradient's own sums (O·kh·kw
+  //! terms per input value) are few too. Past that (ConvNet's 128-channel layers: 1152) GEMM or Winograd win.
+  static bool input_grad_applies(const ConvGeometry& g, std::size_t out_channels) {
+    return applies(g) && out_channels * g.kernel_h * g.kernel_w <= kMaxTaps;
   }
 
   DirectConv(const ConvGeometry& g, std::size_t out_channels)
@@ -111,6 +98,12 @@ class DirectConv {
     return padded_size_ + std::max(kForwardBlock * positions_, by_channel_ ? oh_ * ow_ * out_ : 0);
   }
 
+  //! Scratch elements one input_grad() call needs: the padded input gradient, every channel of dy staged, and the
+  //! sums of one kernel row's taps.
+  std::size_t input_grad_scratch_size() const {
+    return padded_size_ + sums_margin() + out_ * positions_ + g_.kernel_w * (positions_ + 2 * sums_margin());
+  }
+
   //! y = W ⋆ x (+ bias): x one sample [C, H, W], w [O, C, kh, kw], y [O, OH, OW]; bias may be null.
   void forward(const T* x, const T* w, const T* bias, T* y, T* scratch) const {
     T* xp = scratch;
@@ -122,8 +115,44 @@ class DirectConv {
           nb, [&]<std::size_t NB>() { forward_block<NB>(xp, w + o0 * taps_, bias ? bias + o0 : nullptr, stage); });
       for (std::size_t b = 0; b < nb; ++b)
         for (std::size_t i = 0; i < oh_; ++i)
-          std::copy_n(stage + b * positions_ + i * pitch_, ow_, y + ((o0 + b) * oh_ + i) * ow_);
+          copy_row(stage + b * positions_ + i * pitch_, ow_, y + ((o0 + b) * oh_ + i) * ow_);
     }
+  }
+
+  /**
+   * dx = the input gradient of forward() for dy one sample [O, OH, OW], w [O, C, kh, kw]: dx [C, H, W]. Each tap t
+   * scatters Σ_o w[o][t]·dy_o, taken at dy's virtual positions (zero at the garbage ones), into the padded dx at
+   * the tap's offset, and dx is the padded buffer's interior. This is the forward pass read backwards: the same
+   * C·kh·kw × O × OH·Wp multiply-adds as forward(). (As a direct convolution of dy padded by k − 1 − pad with the
+   * flipped weights, it computed 2.6× as many for LeNet's second layer: H·(W + 2(k − 1 − pad)) positions, most of
+   * whose taps read the padding.) The taps of one kernel row land one element apart, so their sums go to a buffer
+   * and reach dx in one aligned pass: added tap by tap, each load of dx waited for a partly overlapping store
+   * (which cannot be forwarded), and that cost more than the multiply-adds. Requires input_grad_applies().
+   */
+  void input_grad(const T* dy, const T* w, T* dx, T* scratch) const {
+    const std::size_t kw = g_.kernel_w, margin = sums_margin(), stride = positions_ + 2 * margin;
+    T* dxp = scratch;
+    T* dys = dxp + padded_size_ + margin;
+    T* sums = dys + out_ * positions_;
+    std::fill_n(dxp, padded_size_ + margin, T(0));
+    std::fill_n(sums, kw * stride, T(0));  // the margins stay zero
+    stage_dy(dy, 0, out_, dys);
+    for (std::size_t t = 0; t < taps_; t += kw) {  // one kernel row (c, ky) at a time
+      for (std::size_t k = 0; k < kw; k += kScatterTaps)
+        dispatch_upto<kScatterTaps>(std::min(kScatterTaps, kw - k), [&]<std::size_t NT>() {
+          scatter_sums<NT>(w, dys, t + k, sums + k * stride + margin, stride);
+        });
+      // dxp[offset[t] + q] += Σ_kx sums[kx][q − kx]: the row's taps added in one pass, aligned to dxp.
+      T* p = dxp + offset_[t];
+      for (std::size_t q = 0; q < positions_ + kw - 1; q += kLanes) {
+        V v = L::load(p + q);
+        for (std::size_t kx = 0; kx < kw; ++kx) v += L::load(sums + kx * stride + margin + q - kx);
+        L::store(v, p + q);
+      }
+    }
+    for (std::size_t c = 0; c < g_.channels; ++c)
+      for (std::size_t h = 0; h < g_.height; ++h)
+        copy_row(dxp + c * plane_ + (h + g_.pad_h) * pitch_ + g_.pad_w, g_.width, dx + (c * g_.height + h) * g_.width);
   }
 
   //! dw += dy ⋆ x: x one sample [C, H, W], dy [O, OH, OW], dw [O, C, kh, kw].
@@ -205,6 +234,8 @@ class DirectConv {
   //! Taps per weight-gradient register block: 4 × kOutBlock accumulators + 4 image packs fit 32 vector registers
   //! (AVX-512), 2 × kOutBlock + 2 fit 16.
   static constexpr std::size_t kGradTaps = sizeof(V) >= 64 ? 4 : 2;
+  //! Taps per input-gradient register block: 2·kScatterTaps accumulators + 2 dy packs + a broadcast.
+  static constexpr std::size_t kScatterTaps = sizeof(V) >= 64 ? 8 : 4;
   //! Output channels per forward register block: 2·kForwardBlock accumulators + 2 image packs + a broadcast.
   static constexpr std::size_t kForwardBlock = sizeof(V) >= 64 ? 8 : 4;
   //! Accumulators of a by-channel weight-gradient block: the vector registers less a dy pack, a broadcast and
@@ -217,7 +248,7 @@ class DirectConv {
     for (std::size_t b = 0; b < nb; ++b) {
       T* dst = stage + b * positions_;
       for (std::size_t i = 0; i < oh_; ++i) {
-        std::copy_n(dy + ((o0 + b) * oh_ + i) * ow_, ow_, dst + i * pitch_);
+        copy_row(dy + ((o0 + b) * oh_ + i) * ow_, ow_, dst + i * pitch_);
         std::fill(dst + i * pitch_ + ow_, dst + (i + 1) * pitch_, T(0));
       }
       std::fill(dst + oh_ * pitch_, dst + positions_, T(0));
@@ -288,8 +319,8 @@ class DirectConv {
     std::fill_n(xp, padded_size_, T(0));
     for (std::size_t c = 0; c < g_.channels; ++c)
       for (std::size_t h = 0; h < g_.height; ++h)
-        std::copy_n(x + (c * g_.height + h) * g_.width, g_.width,
-                    xp + c * plane_ + (h + g_.pad_h) * pitch_ + g_.pad_w);
+        copy_row(x + (c * g_.height + h) * g_.width, g_.width,
+                 xp + c * plane_ + (h + g_.pad_h) * pitch_ + g_.pad_w);
   }
 
   //! stage[b][q] = bias[b] + Σ_t w[b][t] · xp[offset[t] + q] for NB channels, all virtual positions q.
@@ -313,6 +344,32 @@ class DirectConv {
       }
     }
   }
+
+  //! sums[k·stride + q] = Σ_o w[o][t + k] · dys[o][q] for NT taps of one kernel row, all virtual positions q.
+  template <std::size_t NT>
+  void scatter_sums(const T* w, const T* dys, std::size_t t, T* sums, std::size_t stride) const {
+    for (std::size_t q = 0; q < positions_; q += kBlock) {
+      V acc[NT][2];
+      for (std::size_t k = 0; k < NT; ++k) acc[k][0] = acc[k][1] = V(T(0));
+      for (std::size_t o = 0; o < out_; ++o) {
+        const T* d = dys + o * positions_ + q;
+        const V d0 = L::load(d), d1 = L::load(d + kLanes);
+        for (std::size_t k = 0; k < NT; ++k) {
+          const V wk = V(w[o * taps_ + t + k]);
+          acc[k][0] += wk * d0;
+          acc[k][1] += wk * d1;
+        }
+      }
+      for (std::size_t k = 0; k < NT; ++k) {
+        L::store(acc[k][0], sums + k * stride + q);
+        L::store(acc[k][1], sums + k * stride + q + kLanes);
+      }
+    }
+  }
+
+  //! Zeros before and after each row of input_grad()'s sums, so that the shifted reads of the last pass stay in
+  //! the buffer: at least kw − 1, in whole packs.
+  std::size_t sums_margin() const { return round_up(g_.kernel_w - 1, kLanes); }
 
   //! dw[b][t] += Σ_q stage[b][q] · xp[offset[t] + q] for NB channels, kGradTaps taps per pass (then 2, then 1);
   //! ToLanes: into dw [NB, taps, lanes] lane-wise instead.

@@ -84,6 +84,30 @@ template <class T>
 using Pack = T;
 #endif
 
+/**
+ * dst[0, n) = src[0, n) for a short row (the direct convolution's padding and staging copies, 10–32 floats), inline:
+ * whole packs, and for the rest one more pack that ends at n and overlaps the one before it (half or quarter packs
+ * below a pack). std::copy_n of such a row is a call to memmove, and a masked store is slow on AMD cores.
+ */
+template <class T>
+DISTILL_LANE_INLINE void copy_row(const T* src, std::size_t n, T* dst) {
+#if DISTILL_HAS_SIMD
+  constexpr std::size_t lanes = Lanes<Pack<T>>::size;
+  auto copy_packs = [&]<std::size_t W>() {  // n ≥ W
+    using V = stdx::simd<T, stdx::simd_abi::deduce_t<T, W>>;
+    std::size_t k = 0;
+    for (; k + W <= n; k += W) V(src + k, stdx::element_aligned).copy_to(dst + k, stdx::element_aligned);
+    if (k < n) V(src + n - W, stdx::element_aligned).copy_to(dst + n - W, stdx::element_aligned);
+  };
+  if (n >= lanes) return copy_packs.template operator()<lanes>();
+  if constexpr (lanes >= 8)
+    if (n >= lanes / 2) return copy_packs.template operator()<lanes / 2>();
+  if constexpr (lanes >= 16)
+    if (n >= lanes / 4) return copy_packs.template operator()<lanes / 4>();
+#endif
+  for (std::size_t k = 0; k < n; ++k) dst[k] = src[k];
+}
+
 }  // namespace distill::detail
 
 #endif  // DISTILL_CORE_DETAIL_SIMD_HPP
