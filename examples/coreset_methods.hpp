@@ -6,15 +6,19 @@
 /**
  * @file
  * The coreset methods by name, for the command lines that select (select_coreset, coreset_table; examples only):
- * one list of the names (--method, also each selection's NPZ `method`), the selector each name makes, which of
- * them read a proxy network, and the proxy options both take (ProxyArgs), so that no command line keeps its own copy.
+ * one list of the names (--method, also each selection's NPZ `method`), the selector each name makes (as one type,
+ * AnySelector), which of them read a proxy network, and the proxy options both take (ProxyArgs), so that no command
+ * line keeps its own copy.
  */
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "cli.hpp"
@@ -43,28 +47,56 @@ inline void check_method(const std::string& name, const std::string& option = "-
   DISTILL_CHECK(known, "unknown ", option, " '", name, "'; valid methods: ", method_list());
 }
 
-//! Calls f(selector) with the selector named `name` (each is its own type); `name` must be in method_names.
-template <class F>
-auto with_selector(const std::string& name, std::uint64_t seed, F&& f) {
+/**
+ * Any selector behind one type (it is a Selector: name() and select<float>()), so that the code around a selection
+ * (proxy views, saving, fresh-network evaluation, coreset::train_adaptive's training loop) compiles once instead of
+ * once per method: instantiated for each of the 17 selector types, select_coreset's backends × models × methods
+ * made it the longest build of the project.
+ */
+class AnySelector {
+ public:
+  template <distill::coreset::Selector S>
+  explicit AnySelector(S s)
+      : name_(s.name()),
+        select_([s = std::move(s)](distill::coreset::SelectionView<float>& view, const distill::coreset::Budget& budget) {
+          return s.template select<float>(view, budget);
+        }) {}
+
+  std::string name() const { return name_; }
+
+  template <class T>
+  distill::coreset::Selection select(distill::coreset::SelectionView<T>& view, const distill::coreset::Budget& budget) const {
+    static_assert(std::is_same_v<T, float>, "AnySelector selects from float views (the command lines' scalar)");
+    return select_(view, budget);
+  }
+
+ private:
+  std::string name_;
+  std::function<distill::coreset::Selection(distill::coreset::SelectionView<float>&, const distill::coreset::Budget&)> select_;
+};
+DISTILL_REQUIRE_SELECTOR(AnySelector, "AnySelector");
+
+//! The selector named `name`; `name` must be in method_names.
+inline AnySelector make_selector(const std::string& name, std::uint64_t seed) {
   namespace cs = distill::coreset;
   using K = cs::UncertaintyKind;
-  if (name == "random") return f(cs::Random{.seed = seed});
-  if (name == "herding") return f(cs::Herding{});
-  if (name == "k_center_greedy") return f(cs::KCenterGreedy{.seed = seed});
-  if (name == "least_confidence") return f(cs::Uncertainty{.kind = K::least_confidence, .seed = seed});
-  if (name == "entropy") return f(cs::Uncertainty{.kind = K::entropy, .seed = seed});
-  if (name == "margin") return f(cs::Uncertainty{.kind = K::margin, .seed = seed});
-  if (name == "forgetting") return f(cs::Forgetting{.seed = seed});
-  if (name == "grand") return f(cs::Grand{.seed = seed});
-  if (name == "el2n") return f(cs::El2n{.seed = seed});
-  if (name == "importance") return f(cs::Importance{.seed = seed});
-  if (name == "craig") return f(cs::Craig{.seed = seed});
-  if (name == "gradmatch") return f(cs::GradMatch{});
-  if (name == "glister") return f(cs::Glister{});
-  if (name == "cal") return f(cs::Cal{.seed = seed});
-  if (name == "deepfool") return f(cs::DeepFool{.seed = seed});
-  if (name == "facility_location") return f(cs::FacilityLocation{.seed = seed});
-  return f(cs::GraphCut{.seed = seed});
+  if (name == "random") return AnySelector(cs::Random{.seed = seed});
+  if (name == "herding") return AnySelector(cs::Herding{});
+  if (name == "k_center_greedy") return AnySelector(cs::KCenterGreedy{.seed = seed});
+  if (name == "least_confidence") return AnySelector(cs::Uncertainty{.kind = K::least_confidence, .seed = seed});
+  if (name == "entropy") return AnySelector(cs::Uncertainty{.kind = K::entropy, .seed = seed});
+  if (name == "margin") return AnySelector(cs::Uncertainty{.kind = K::margin, .seed = seed});
+  if (name == "forgetting") return AnySelector(cs::Forgetting{.seed = seed});
+  if (name == "grand") return AnySelector(cs::Grand{.seed = seed});
+  if (name == "el2n") return AnySelector(cs::El2n{.seed = seed});
+  if (name == "importance") return AnySelector(cs::Importance{.seed = seed});
+  if (name == "craig") return AnySelector(cs::Craig{.seed = seed});
+  if (name == "gradmatch") return AnySelector(cs::GradMatch{});
+  if (name == "glister") return AnySelector(cs::Glister{});
+  if (name == "cal") return AnySelector(cs::Cal{.seed = seed});
+  if (name == "deepfool") return AnySelector(cs::DeepFool{.seed = seed});
+  if (name == "facility_location") return AnySelector(cs::FacilityLocation{.seed = seed});
+  return AnySelector(cs::GraphCut{.seed = seed});
 }
 
 //! Whether method `name` with features `features` ("pixels" | "embedding") reads a proxy network.

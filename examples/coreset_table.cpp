@@ -158,58 +158,56 @@ int main(int argc, char** argv) {
     bool any_proxy = false;
     for (const auto& m : a.methods) any_proxy = any_proxy || methods::needs_proxy(m, a.features);
 
-    return cli::with_model(a.proxy, a.model_options(), shape, train.num_classes, [&](const auto& proxy_net) {
-      cs::SelectionView<float> view = any_proxy ? cs::SelectionView<float>(train, proxy_net, vo) : cs::SelectionView<float>(train, vo);
-      if (any_proxy) {
-        // Trained here so that no selection's seconds include them.
-        const cli::Stopwatch clock;
-        a.print(shape, train.num_classes, train.size());
-        for (std::size_t r = 0; r < a.proxy_nets; ++r) (void)view.proxy(r);
-        std::printf("proxy trained in %.1f s\n", clock.seconds());
+    cs::SelectionView<float> view =
+        any_proxy ? cli::with_model(a.proxy, a.model_options(), shape, train.num_classes,
+                                    [&](const auto& proxy_net) { return cs::SelectionView<float>(train, proxy_net, vo); })
+                  : cs::SelectionView<float>(train, vo);
+    if (any_proxy) {
+      // Trained here so that no selection's seconds include them.
+      const cli::Stopwatch clock;
+      a.print(shape, train.num_classes, train.size());
+      for (std::size_t r = 0; r < a.proxy_nets; ++r) (void)view.proxy(r);
+      std::printf("proxy trained in %.1f s\n", clock.seconds());
+    }
+    std::map<std::pair<std::string, std::size_t>, Cell> cells;
+    const std::size_t total = a.methods.size() * a.ipcs.size();
+    std::size_t done = 0;
+    return cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& convnet) {
+      for (auto k : a.ipcs) {
+        for (const auto& m : a.methods) {
+          const methods::AnySelector selector = methods::make_selector(m, common.seed);
+          ++done;
+          std::printf("[%zu/%zu] %s, %zu / class: ", done, total, m.c_str(), k);
+          std::fflush(stdout);
+          Cell c;
+          const cli::Stopwatch clock;
+          const cs::Selection s = selector.select(view, cs::Budget{.images_per_class = k});
+          c.select_seconds = clock.seconds();
+          c.weighted = s.weights.has_value();
+          std::printf("selected %zu in %.2f s%s, training %zu nets ... ", s.size(), c.select_seconds,
+                      c.weighted ? " (weighted)" : "", a.eval_nets);
+          std::fflush(stdout);
+          auto options = cli::options_json(common);
+          options.add("method", m).add("features", a.features).add("ipc", k);
+          if (methods::needs_proxy(m, a.features)) a.add_json(options);
+          const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
+          if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k) + ".npz", set);
+          const cli::Stopwatch eval_clock;
+          c.result = dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = protocol}).hard;
+          std::printf("%s (%.1f s)\n", cli::format_accuracy(c.result).c_str(), eval_clock.seconds());
+          std::fflush(stdout);
+          cells[{m, k}] = c;
+        }
       }
-      std::map<std::pair<std::string, std::size_t>, Cell> cells;
-      const std::size_t total = a.methods.size() * a.ipcs.size();
-      std::size_t done = 0;
-      return cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& convnet) {
-        for (auto k : a.ipcs) {
-          for (const auto& m : a.methods) {
-            methods::with_selector(m, common.seed, [&](const auto& selector) {
-              DISTILL_REQUIRE_SELECTOR(std::decay_t<decltype(selector)>, "coreset_table");
-              ++done;
-              std::printf("[%zu/%zu] %s, %zu / class: ", done, total, m.c_str(), k);
-              std::fflush(stdout);
-              Cell c;
-              const cli::Stopwatch clock;
-              const cs::Selection s = selector.select(view, cs::Budget{.images_per_class = k});
-              c.select_seconds = clock.seconds();
-              c.weighted = s.weights.has_value();
-              std::printf("selected %zu in %.2f s%s, training %zu nets ... ", s.size(), c.select_seconds,
-                          c.weighted ? " (weighted)" : "", a.eval_nets);
-              std::fflush(stdout);
-              auto options = cli::options_json(common);
-              options.add("method", m).add("features", a.features).add("ipc", k);
-              if (methods::needs_proxy(m, a.features)) a.add_json(options);
-              const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
-              if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k) + ".npz", set);
-              const cli::Stopwatch eval_clock;
-              c.result = dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = protocol}).hard;
-              std::printf("%s (%.1f s)\n", cli::format_accuracy(c.result).c_str(), eval_clock.seconds());
-              std::fflush(stdout);
-              cells[{m, k}] = c;
-              return 0;
-            });
-          }
-        }
-        const std::string table = markdown(a, data.name, cells);
-        std::printf("\n%s: ConvNet-3 test accuracy (%%, %zu nets x %zu epochs; (w): weighted loss); published: Zhao, "
-                    "Mopuri, Bilen 2021, Table 1\n\n%s",
-                    data.name.c_str(), a.eval_nets, a.eval_epochs, table.c_str());
-        if (!a.out.empty()) {
-          cli::write_text_file(a.out, table);
-          std::printf("wrote %s\n", a.out.c_str());
-        }
-        return 0;
-      });
+      const std::string table = markdown(a, data.name, cells);
+      std::printf("\n%s: ConvNet-3 test accuracy (%%, %zu nets x %zu epochs; (w): weighted loss); published: Zhao, "
+                  "Mopuri, Bilen 2021, Table 1\n\n%s",
+                  data.name.c_str(), a.eval_nets, a.eval_epochs, table.c_str());
+      if (!a.out.empty()) {
+        cli::write_text_file(a.out, table);
+        std::printf("wrote %s\n", a.out.c_str());
+      }
+      return 0;
     });
   });
 }

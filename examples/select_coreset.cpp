@@ -63,46 +63,44 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
                                .record_dynamics = a.method == "forgetting",
                                .features = a.feature_source()};
   const std::string model = cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes);
+  const methods::AnySelector selector = methods::make_selector(a.method, common.seed);
   return cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& net) {
-    return methods::with_selector(a.method, common.seed, [&](const auto& selector) {
-      DISTILL_REQUIRE_SELECTOR(std::decay_t<decltype(selector)>, "select_coreset");
-      std::printf("adaptive %s: %zu fresh %s, %zu warm epoch(s) on all %zu images, then %zu epochs on subsets "
-                  "re-selected every %zu epochs\n",
-                  selector.name().c_str(), a.eval_nets, model.c_str(), a.adaptive_warm, train.size(), a.eval_epochs,
-                  a.adaptive);
+    std::printf("adaptive %s: %zu fresh %s, %zu warm epoch(s) on all %zu images, then %zu epochs on subsets "
+                "re-selected every %zu epochs\n",
+                selector.name().c_str(), a.eval_nets, model.c_str(), a.adaptive_warm, train.size(), a.eval_epochs,
+                a.adaptive);
+    std::fflush(stdout);
+    dd::eval::ProtocolResult r;
+    std::optional<dd::LabeledData<float>> test;
+    double select_seconds = 0, total_seconds = 0;
+    bool weighted = false;
+    for (std::size_t run = 0; run < a.eval_nets; ++run) {
+      const cli::Stopwatch clock;
+      const dd::eval::TrainOptions<float> to{.epochs = a.eval_epochs, .seed = common.seed + run};
+      const auto res = a.quiet ? cs::train_adaptive<B>(net, train, selector, budget, ao, to)
+                               : cs::train_adaptive<B>(net, train, selector, budget, ao, to, dd::callbacks::ProgressBar{});
+      if (!test) test = res.normalization.applied_to(data.test);
+      const auto e = dd::eval::evaluate<B>(net, res.params, *test);
+      r.accuracies.push_back(e.accuracy);
+      r.test_losses.push_back(e.loss);
+      weighted = weighted || bool(res.rounds.front().selection.weights);
+      select_seconds += res.select_seconds();
+      total_seconds += clock.seconds();
+      std::printf("net %zu: %zu selections of %zu images, selecting %.1f s, training %.1f s (warm %.1f s), test "
+                  "accuracy %.2f %%\n",
+                  run, res.rounds.size(), res.rounds.front().selection.size(), res.select_seconds(), res.train_seconds(),
+                  res.warm.seconds, 100 * e.accuracy);
       std::fflush(stdout);
-      dd::eval::ProtocolResult r;
-      std::optional<dd::LabeledData<float>> test;
-      double select_seconds = 0, total_seconds = 0;
-      bool weighted = false;
-      for (std::size_t run = 0; run < a.eval_nets; ++run) {
-        const cli::Stopwatch clock;
-        const dd::eval::TrainOptions<float> to{.epochs = a.eval_epochs, .seed = common.seed + run};
-        const auto res = a.quiet ? cs::train_adaptive<B>(net, train, selector, budget, ao, to)
-                                 : cs::train_adaptive<B>(net, train, selector, budget, ao, to, dd::callbacks::ProgressBar{});
-        if (!test) test = res.normalization.applied_to(data.test);
-        const auto e = dd::eval::evaluate<B>(net, res.params, *test);
-        r.accuracies.push_back(e.accuracy);
-        r.test_losses.push_back(e.loss);
-        weighted = weighted || bool(res.rounds.front().selection.weights);
-        select_seconds += res.select_seconds();
-        total_seconds += clock.seconds();
-        std::printf("net %zu: %zu selections of %zu images, selecting %.1f s, training %.1f s (warm %.1f s), test "
-                    "accuracy %.2f %%\n",
-                    run, res.rounds.size(), res.rounds.front().selection.size(), res.select_seconds(), res.train_seconds(),
-                    res.warm.seconds, 100 * e.accuracy);
-        std::fflush(stdout);
-      }
-      const double n = double(r.accuracies.size());
-      for (double v : r.accuracies) r.mean += v / n;
-      for (double v : r.accuracies) r.stddev += (v - r.mean) * (v - r.mean) / n;
-      r.stddev = std::sqrt(r.stddev);
-      std::printf("%s test accuracy (%zu fresh nets, %zu epochs, re-selected every %zu%s): %s   (selecting %.1f s of "
-                  "%.1f s)\n",
-                  model.c_str(), a.eval_nets, a.eval_epochs, a.adaptive, weighted ? ", weighted loss" : "",
-                  cli::format_accuracy(r).c_str(), select_seconds, total_seconds);
-      return 0;
-    });
+    }
+    const double n = double(r.accuracies.size());
+    for (double v : r.accuracies) r.mean += v / n;
+    for (double v : r.accuracies) r.stddev += (v - r.mean) * (v - r.mean) / n;
+    r.stddev = std::sqrt(r.stddev);
+    std::printf("%s test accuracy (%zu fresh nets, %zu epochs, re-selected every %zu%s): %s   (selecting %.1f s of "
+                "%.1f s)\n",
+                model.c_str(), a.eval_nets, a.eval_epochs, a.adaptive, weighted ? ", weighted loss" : "",
+                cli::format_accuracy(r).c_str(), select_seconds, total_seconds);
+    return 0;
   });
 }
 
@@ -153,39 +151,38 @@ int main(int argc, char** argv) {
       const cs::ViewOptions vo = a.view_options(common.seed, !a.quiet);
       const cs::Budget budget{.images_per_class = a.ipc, .fraction = a.fraction};
       const bool proxy = methods::needs_proxy(a.method, a.features);
-      return cli::with_model(a.proxy, a.model_options(), shape, train.num_classes, [&](const auto& net) {
-        if (proxy) a.print(shape, train.num_classes, train.size());
-        cs::SelectionView<float> view = proxy ? cs::SelectionView<float>(train, net, vo) : cs::SelectionView<float>(train, vo);
-        const cli::Stopwatch clock;
-        return methods::with_selector(a.method, common.seed, [&](const auto& selector) {
-          DISTILL_REQUIRE_SELECTOR(std::decay_t<decltype(selector)>, "select_coreset");
-          const cs::Selection s = selector.select(view, budget);
-          std::printf("%s: selected %zu of %zu images in %.2f s%s%s\n", selector.name().c_str(), s.size(), train.size(),
-                      clock.seconds(), proxy ? " (proxy training included)" : "", s.weights ? ", weighted" : "");
-          auto options = cli::options_json(common);
-          options.add("method", a.method).add("features", a.features).add("ipc", a.ipc).add("fraction", a.fraction);
-          if (proxy) a.add_json(options);
-          const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
-          dd::io::save_distilled(a.out + ".npz", set);
-          const auto picked = train.subset(s.indices);
-          dd::io::write_png_grid(a.out + ".png", picked.images,
-                                 dd::io::GridOptions{.rows_by_label = picked.labels, .upscale = 2});
-          std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
-          if (a.eval_nets > 0) {
-            const dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
-            cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& eval_net) {
-              const cli::Stopwatch eval_clock;
-              const auto r = dd::eval::evaluate_set<B>(eval_net, set, data.test, {.protocol = protocol}).hard;
-              std::printf("%s test accuracy (%zu fresh nets, %zu epochs%s): %s   (%.1f s)\n",
-                          cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes).c_str(),
-                          a.eval_nets, a.eval_epochs, s.weights ? ", weighted loss" : "", cli::format_accuracy(r).c_str(),
-                          eval_clock.seconds());
-              return 0;
-            });
-          }
+      if (proxy) a.print(shape, train.num_classes, train.size());
+      cs::SelectionView<float> view =
+          proxy ? cli::with_model(a.proxy, a.model_options(), shape, train.num_classes,
+                                  [&](const auto& net) { return cs::SelectionView<float>(train, net, vo); })
+                : cs::SelectionView<float>(train, vo);
+      const cli::Stopwatch clock;
+      const methods::AnySelector selector = methods::make_selector(a.method, common.seed);
+      const cs::Selection s = selector.select(view, budget);
+      std::printf("%s: selected %zu of %zu images in %.2f s%s%s\n", selector.name().c_str(), s.size(), train.size(),
+                  clock.seconds(), proxy ? " (proxy training included)" : "", s.weights ? ", weighted" : "");
+      auto options = cli::options_json(common);
+      options.add("method", a.method).add("features", a.features).add("ipc", a.ipc).add("fraction", a.fraction);
+      if (proxy) a.add_json(options);
+      const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
+      dd::io::save_distilled(a.out + ".npz", set);
+      const auto picked = train.subset(s.indices);
+      dd::io::write_png_grid(a.out + ".png", picked.images,
+                             dd::io::GridOptions{.rows_by_label = picked.labels, .upscale = 2});
+      std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
+      if (a.eval_nets > 0) {
+        const dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
+        cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& eval_net) {
+          const cli::Stopwatch eval_clock;
+          const auto r = dd::eval::evaluate_set<B>(eval_net, set, data.test, {.protocol = protocol}).hard;
+          std::printf("%s test accuracy (%zu fresh nets, %zu epochs%s): %s   (%.1f s)\n",
+                      cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes).c_str(),
+                      a.eval_nets, a.eval_epochs, s.weights ? ", weighted loss" : "", cli::format_accuracy(r).c_str(),
+                      eval_clock.seconds());
           return 0;
         });
-      });
+      }
+      return 0;
     });
   });
 }
