@@ -3,7 +3,7 @@
 // taps (LeNet's and ConvNet's first layers) against a convolution and a weight gradient written from their
 // definitions, in float and double, over geometries that reach every register-block size (1–8 output channels
 // left over), padding and none, H ≠ W, and several channels; the weight gradient with the output channels in the
-// lanes; plus the rules that pick the paths.
+// lanes; the input gradient; the short-row copy of its padding and staging; plus the rules that pick the paths.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -172,4 +172,19 @@ TEST_CASE("DirectConv takes stride 1 with at most 512 taps and leaves the rest t
   }
   // Built for a geometry it does not take, it refuses instead of computing garbage.
   CHECK_THROWS_WITH(D(dd::ConvGeometry{8, 128, 14, 14, 3, 3, 1, 1, 1, 1}, 128), Catch::Matchers::Contains("1152 taps"));
+}
+
+TEMPLATE_TEST_CASE("copy_row copies rows of every length exactly and writes nothing past them", "[core][conv][direct]",
+                   float, double) {
+  using T = TestType;
+  // Every length from 0 to past three packs: whole packs, the overlapping last pack, half and quarter packs, and the
+  // scalar rest below them.
+  for (std::size_t n = 0; n <= 3 * 16 + 5; ++n) {
+    CAPTURE(n);
+    std::vector<T> src(n), dst(n + 16, T(-1));
+    for (std::size_t k = 0; k < n; ++k) src[k] = T(k) + T(0.5);
+    dd::detail::copy_row(src.data(), n, dst.data());
+    for (std::size_t k = 0; k < n; ++k) REQUIRE(dst[k] == src[k]);
+    for (std::size_t k = n; k < dst.size(); ++k) REQUIRE(dst[k] == T(-1));
+  }
 }
