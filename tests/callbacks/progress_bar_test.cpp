@@ -82,7 +82,7 @@ TEST_CASE("ProgressBar: into a non-terminal stream it writes one line per 10% an
   REQUIRE_THAT(early.str(), Contains("333/1000") && Contains("done 333 steps"));
 }
 
-TEST_CASE("ProgressBar: in place it redraws with \\r at most every min_interval", "[callbacks][progress]") {
+TEST_CASE("ProgressBar: in place it redraws with a carriage return at most every min_interval", "[callbacks][progress]") {
   std::ostringstream out;
   cb::ProgressBar bar{out, {.min_interval = 5.0, .in_place = true}};
   REQUIRE(bar.in_place());

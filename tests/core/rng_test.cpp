@@ -40,7 +40,7 @@ TEST_CASE("Rng: the same seed gives the same stream, different seeds differ", "[
   REQUIRE(e.next() == 0x1a5f849d4933e6e0ull);
 }
 
-TEST_CASE("Rng: uniform lies in [0, 1) with mean 1/2 and variance 1/12", "[core][rng]") {
+TEST_CASE("Rng: uniform lies in 0 <= u < 1 with mean 1/2 and variance 1/12", "[core][rng]") {
   dd::Rng r(1);
   const int n = 200000;
   double sum = 0, sq = 0, lo = 1, hi = 0;

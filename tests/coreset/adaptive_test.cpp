@@ -179,7 +179,7 @@ TEST_CASE("train_adaptive: with R >= epochs it is one selection and eval::train 
   check(cs::Herding{}, 0, 100);
 }
 
-TEST_CASE("train_adaptive: same seed, same bytes; pixel selectors keep one subset; recorded dynamics", "[coreset]") {
+TEST_CASE("train_adaptive: same seed, same bytes, pixel selectors keep one subset, recorded dynamics", "[coreset]") {
   const auto data = coreset_test::bytes_data(60, 3, 6);
   const nn::Mlp mlp{.widths = {16, 8, 3}};
   const cs::Budget budget{.fraction = 0.25};

@@ -104,7 +104,7 @@ TEST_CASE("Random: per-class and global, distinct indices, same seed same select
   CHECK(std::set<std::size_t>(g.indices.begin(), g.indices.end()).size() == 15);
 }
 
-TEST_CASE("to_distilled_set: real images standardised, hard labels, indices and weights; saved and loaded", "[coreset]") {
+TEST_CASE("to_distilled_set: real images standardised, hard labels, indices and weights, saved and loaded", "[coreset]") {
   const auto data = coreset_test::bytes_data(20, 2, 3);
   cs::Selection s;
   s.append(7, 1.0);

@@ -60,7 +60,7 @@ cs::Similarity random_similarity(std::size_t n, std::uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("facility_location_greedy: lazy = plain greedy; stochastic close; similarity = max d - d", "[coreset]") {
+TEST_CASE("facility_location_greedy: lazy = plain greedy, stochastic close, similarity = max d - d", "[coreset]") {
   const auto data = coreset_test::float_data(40, 1, 3);
   std::vector<std::size_t> idx(40);
   for (std::size_t i = 0; i < 40; ++i) idx[i] = i;
@@ -114,7 +114,7 @@ TEST_CASE("FacilityLocation / GraphCut selectors: per class, a fraction split ov
   CHECK(std::set<std::size_t>(b.indices.begin(), b.indices.end()).size() == 6);
 }
 
-TEST_CASE("Craig: facility location on explicit last-layer gradients; weights are cluster sizes", "[coreset]") {
+TEST_CASE("Craig: facility location on explicit last-layer gradients, weights are cluster sizes", "[coreset]") {
   cs::SelectionView<float> view(coreset_test::bytes_data(36, 2, 9), nn::Mlp{.widths = {16, 5, 2}},
                                 {.proxy_epochs = 2, .batch_size = 8, .lr = 0.02});
   const auto s = cs::Craig{}.select(view, {.images_per_class = 4});

@@ -15,7 +15,7 @@ namespace nn = distill::nn;
 namespace ad = distill::ad;
 using B = distill::DefaultBackend<float>;
 
-TEST_CASE("SelectionView: pixels are exact bytes for 8-bit data, floats otherwise; no proxy is trained for them", "[coreset]") {
+TEST_CASE("SelectionView: pixels are exact bytes for 8-bit data, floats otherwise, no proxy is trained for them", "[coreset]") {
   const auto data = coreset_test::bytes_data(24, 3, 1);
   cs::SelectionView<float> view(data, nn::Mlp{.widths = {16, 8, 3}}, {.proxy_epochs = 2});
   const auto& px = view.pixels();
@@ -84,7 +84,7 @@ TEST_CASE("SelectionView: probabilities, gradient factors equal the tape's last-
   CHECK(std::equal(p.begin(), p.end(), q.begin()));
 }
 
-TEST_CASE("SelectionView: several proxies are averaged; bad options and data are refused", "[coreset]") {
+TEST_CASE("SelectionView: several proxies are averaged, bad options and data are refused", "[coreset]") {
   const auto data = coreset_test::bytes_data(18, 3, 3);
   cs::SelectionView<float> view(data, nn::Mlp{.widths = {16, 4, 3}}, {.proxy_epochs = 1, .proxy_nets = 2});
   const auto& p = view.probabilities();

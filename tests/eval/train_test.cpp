@@ -64,7 +64,7 @@ TEMPLATE_TEST_CASE("train: a small MLP learns three separable blobs", "[eval][tr
   CHECK(e.accuracy == Approx(nn::accuracy(nn::predict<B>(mlp, params, test.images), test.labels)));
 }
 
-TEMPLATE_TEST_CASE("train: same seed gives the same bytes; another seed does not", "[eval][train]", DISTILL_TEST_BACKENDS) {
+TEMPLATE_TEST_CASE("train: same seed gives the same bytes, another seed does not", "[eval][train]", DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;
   const nn::Mlp mlp{.widths = {2, 8, 3}};
@@ -101,7 +101,7 @@ TEMPLATE_TEST_CASE("train: one-hot soft targets train exactly like hard labels",
   CHECK(std::isfinite(r.loss));
 }
 
-TEST_CASE("train: callbacks see progress; EarlyStop stops; Checkpoint + resume_from continues exactly", "[eval][train]") {
+TEST_CASE("train: callbacks see progress, EarlyStop stops, Checkpoint + resume_from continues exactly", "[eval][train]") {
   using B = distill::DefaultBackend<float>;
   const nn::Mlp mlp{.widths = {2, 8, 3}};
   const auto data = blobs<float>(64, 9);

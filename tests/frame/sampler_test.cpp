@@ -57,7 +57,7 @@ TEST_CASE("ClassBalancedSampler: balanced batches without repeats, per-class dra
   CHECK_THROWS_WITH(sampler.of_class_random(c, 3, 1), Catch::Contains("class 3 is outside the 3 classes"));
 }
 
-TEST_CASE("ShuffledBatches: each pass visits every example once; drop_last; any step directly", "[frame]") {
+TEST_CASE("ShuffledBatches: each pass visits every example once, drop_last, any step directly", "[frame]") {
   fr::ShuffledBatches batches(10, 4, 7);
   CHECK(batches.per_pass() == 3);
   std::vector<std::size_t> seen;

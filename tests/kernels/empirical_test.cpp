@@ -270,7 +270,7 @@ TEST_CASE("EmpiricalFeatureKernel: KRR and krr_accuracy run with it", "[kernels]
   CHECK(r.accuracy >= 0.9);
 }
 
-TEST_CASE("EmpiricalFeatureKernel: KIP's loss gradient through it matches finite differences; Kip and label_solve run",
+TEST_CASE("EmpiricalFeatureKernel: KIP's loss gradient through it matches finite differences, Kip and label_solve run",
           "[kernels][grad]") {
   namespace ds = distill::synthetic;
   using B = dd::EigenBackend<double>;
@@ -318,7 +318,7 @@ TEST_CASE("EmpiricalFeatureKernel: KIP's loss gradient through it matches finite
   CHECK(solved.all_finite());
 }
 
-TEST_CASE("EmpiricalFeatureKernel: same seed gives the same bytes; resample draws new networks", "[kernels]") {
+TEST_CASE("EmpiricalFeatureKernel: same seed gives the same bytes, resample draws new networks", "[kernels]") {
   using B = dd::EigenBackend<float>;
   const auto x1 = normal_tensor<float>({5, 4}, 41), x2 = normal_tensor<float>({3, 4}, 42);
   MlpKernel a{.model = {.widths = {4, 32, 16, 3}}, .inits = 3, .seed = 9};

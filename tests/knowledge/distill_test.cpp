@@ -111,7 +111,7 @@ TEMPLATE_TEST_CASE("count_errors and shift_class_bias: per-class errors, and a r
   CHECK_THROWS_WITH(kd::shift_class_bias(p, 3, 1.0), Catch::Contains("class 3 is outside the 3 outputs of 'fc0.bias'"));
 }
 
-TEMPLATE_TEST_CASE("train_teacher with dropout and jitter, then distill: both learn; the student follows the teacher",
+TEMPLATE_TEST_CASE("train_teacher with dropout and jitter, then distill: both learn, the student follows the teacher",
                    "[knowledge][train]", DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;

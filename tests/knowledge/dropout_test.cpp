@@ -66,7 +66,7 @@ TEMPLATE_TEST_CASE("dropout: x * mask, gradients with a fixed mask match finite 
   CHECK(untouched.next() == reference.next());
 }
 
-TEMPLATE_TEST_CASE("DropoutMlp: nn::Mlp's parameters and evaluation forward; a training forward that drops units",
+TEMPLATE_TEST_CASE("DropoutMlp: nn::Mlp's parameters and evaluation forward, a training forward that drops units",
                    "[knowledge]", DISTILL_TEST_BACKENDS) {
   using B = TestType;
   using T = typename B::Scalar;

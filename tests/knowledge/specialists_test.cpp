@@ -59,7 +59,7 @@ TEST_CASE("confusable_clusters groups classes predicted together", "[knowledge]"
                     Catch::Contains("at least 2 rows"));
 }
 
-TEST_CASE("eq. 5: the gradient matches central differences; agreeing specialists leave p_g; a sure one moves q", "[knowledge]") {
+TEST_CASE("eq. 5: the gradient matches central differences, agreeing specialists leave p_g, a sure one moves q", "[knowledge]") {
   const std::size_t k = 5;
   const std::vector<double> pg{0.30, 0.25, 0.20, 0.15, 0.10};
   kd::Specialist<double> a{{1, 3}, {}}, b{{0, 2, 4}, {}};

@@ -84,7 +84,7 @@ TEMPLATE_TEST_CASE("ConvNet: DC/DSA/DM's ConvNet-3 and its options", "[nn][model
   CHECK_THROWS_AS((nn::ConvNet{.depth = 6, .image_size = 28}.template init<B>(rng)), distill::invalid_argument);
 }
 
-TEMPLATE_TEST_CASE("Models: same seed gives the same bytes; gradients reach every parameter and the input", "[nn][models]",
+TEMPLATE_TEST_CASE("Models: same seed gives the same bytes, gradients reach every parameter and the input", "[nn][models]",
                    DISTILL_TEST_FLOAT_BACKENDS) {
   using B = TestType;
   const nn::ConvNet net{.width = 4, .depth = 2, .image_size = 8};

@@ -84,7 +84,7 @@ TEST_CASE("Dc::loss_and_grad: the second-order gradient w.r.t. the images matche
   }
 }
 
-TEST_CASE("Dc::fit lowers the matching loss, resumes on the same bytes; DSA makes it DSA", "[synthetic][dc]") {
+TEST_CASE("Dc::fit lowers the matching loss, resumes on the same bytes, DSA makes it DSA", "[synthetic][dc]") {
   const std::size_t classes = 2;
   const auto train = bars<float>(20, classes, 5);
   struct Recorder {

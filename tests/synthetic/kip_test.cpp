@@ -43,7 +43,7 @@ TEMPLATE_TEST_CASE("kip_loss_and_grad: gradient w.r.t. support images and labels
 }
 
 TEMPLATE_TEST_CASE("kip_loss_and_grad: the Platt-scaled cross-entropy and its gradients (images, labels, log τ) "
-                   "match finite differences; streamed and dense agree", "[synthetic][kip][grad]",
+                   "match finite differences, streamed and dense agree", "[synthetic][kip][grad]",
                    DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
   const auto xs = normal_tensor<double>({6, 5}, 1), ys = normal_tensor<double>({6, 3}, 2);

@@ -53,7 +53,7 @@ double mean_of(const std::vector<double>& v, std::size_t from, std::size_t count
 
 }  // namespace
 
-TEST_CASE("Mtt::loss_and_grad matches finite differences in images, log α and labels; full = recompute",
+TEST_CASE("Mtt::loss_and_grad matches finite differences in images, log α and labels, full = recompute",
           "[synthetic][mtt][grad]") {
   using B = dd::EigenBackend<double>;
   const std::size_t classes = 2, n = 4;

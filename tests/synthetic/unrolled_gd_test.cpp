@@ -179,7 +179,7 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact with learned labels and a conv
   check_against_finite_differences(p);
 }
 
-TEMPLATE_TEST_CASE("unrolled_hypergradient: exact with a step size per parameter tensor vs finite differences; "
+TEMPLATE_TEST_CASE("unrolled_hypergradient: exact with a step size per parameter tensor vs finite differences, "
                    "recompute mode agrees", "[synthetic][grad][second-order][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
   Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, false, true);
   REQUIRE(p.log_lr.shape() == Shape{6, 3});
@@ -194,7 +194,7 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact with a step size per parameter
                     Catch::Contains("2 step sizes per step") && Catch::Contains("3 parameter tensors"));
 }
 
-TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner Adam steps vs finite differences; recompute agrees",
+TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner Adam steps vs finite differences, recompute agrees",
                    "[synthetic][grad][second-order][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
   // Learned labels and per-tensor rates too, so every path through the moments is exercised. ε = 0.05 keeps the
   // normalised update far from its kink-like regime at g → 0, where a finite difference would need a tiny step.
@@ -211,7 +211,7 @@ TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner Adam steps vs fi
   CHECK_THROWS_WITH(p.hypergradient(syn::Memory::full), Catch::Contains("inner adam") && Catch::Contains("beta2"));
 }
 
-TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner momentum steps vs finite differences; recompute "
+TEMPLATE_TEST_CASE("unrolled_hypergradient: exact through inner momentum steps vs finite differences, recompute "
                    "agrees", "[synthetic][grad][second-order][memory]", DISTILL_TEST_DOUBLE_BACKENDS) {
   Problem<TestType, TinyConvNet> p(TinyConvNet{}, Shape{3, 1, 4, 4}, 3, true, true);
   p.inner = {.rule = syn::InnerOptimizer::Rule::momentum, .momentum = 0.8};
@@ -392,7 +392,7 @@ TEMPLATE_TEST_CASE("UnrolledGd::fit: step_size_per_tensor learns a positive rate
                     Catch::Contains("3 step sizes per step") && Catch::Contains("2 parameter tensors"));
 }
 
-TEST_CASE("UnrolledGd::fit: same seed same bytes; stop, checkpoint and resume continue exactly; monitor", "[synthetic]") {
+TEST_CASE("UnrolledGd::fit: same seed same bytes, stop, checkpoint and resume continue exactly, monitor", "[synthetic]") {
   using B = distill::EigenBackend<double>;
   const auto data = blobs<double>(90, 1.0, 5);
   const Tensor<double>& x = data.first;
@@ -576,7 +576,7 @@ TEST_CASE("UnrolledGd::fit: label_lr sets the learned labels' own Adam rate", "[
   CHECK_THROWS_WITH((syn::UnrolledGd<TinyMlp, B>(TinyMlp{}, {.label_lr = -1})), Catch::Contains("label_lr"));
 }
 
-TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted; divergence on every θ₀ throws", "[synthetic]") {
+TEST_CASE("UnrolledGd::fit: a θ₀ that diverges is skipped and counted, divergence on every θ₀ throws", "[synthetic]") {
   using B = distill::EigenBackend<double>;
   const auto data = blobs<double>(90, 1.0, 5);
   const syn::UnrolledGdOptions opt{.images_per_class = 1, .steps = 1, .epochs = 2, .theta_mode = syn::ThetaMode::random,
