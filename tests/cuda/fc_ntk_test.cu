@@ -63,7 +63,7 @@ TEST_CASE("cuda: failed CUDA, cuBLAS and cuSOLVER calls throw cuda_error naming 
   CHECK_NOTHROW(DISTILL_CUDA_CALL(cudaSuccess));
 }
 
-TEST_CASE("cuda: without a device cuda::FcNtk says so; with one it needs no device code to check its arguments",
+TEST_CASE("cuda: without a device cuda::FcNtk says so, with one it needs no device code to check its arguments",
           "[cuda]") {
   const dd::cuda::FcNtk k{{.depth = 2}};
   const auto x = normal_tensor<float>({3, 4}, 1), y = normal_tensor<float>({2, 5}, 2);
