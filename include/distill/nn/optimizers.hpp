@@ -127,22 +127,32 @@ struct Sgd {
       state.buffer.clear();
       for (auto* p : params) state.buffer.emplace_back(p->shape());
     }
-    const double rate = lr_now.value_or(lr);
+    const double rate = lr_now.value_or(lr), mu = momentum, wd = weight_decay;
     const bool first = state.step == 0;
     ++state.step;
+    // One loop per case, the case a template argument: with the tests inside the loop GCC kept it scalar, which
+    // cost 9 % of a knowledge-distillation step (1.27 M parameters). The arithmetic per element is the same.
+    auto update = [&]<bool Momentum, bool First, bool Nesterov>(T* p, const T* g, T* b, std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) {
+        double d = double(g[i]) + wd * double(p[i]);
+        if constexpr (Momentum) {
+          const double bi = First ? d : mu * double(b[i]) + d;
+          b[i] = T(bi);
+          d = Nesterov ? d + mu * bi : bi;
+        }
+        p[i] = T(double(p[i]) - rate * d);
+      }
+    };
     for (std::size_t k = 0; k < params.size(); ++k) {
       T* p = params[k]->data();
       const T* g = grads[k]->data();
       T* b = state.buffer[k].data();
-      for (std::size_t i = 0, n = params[k]->size(); i < n; ++i) {
-        double d = double(g[i]) + weight_decay * double(p[i]);
-        if (momentum != 0) {
-          const double bi = first ? d : momentum * double(b[i]) + d;
-          b[i] = T(bi);
-          d = nesterov ? d + momentum * bi : bi;
-        }
-        p[i] = T(double(p[i]) - rate * d);
-      }
+      const std::size_t n = params[k]->size();
+      if (mu == 0) update.template operator()<false, false, false>(p, g, b, n);
+      else if (first && nesterov) update.template operator()<true, true, true>(p, g, b, n);
+      else if (first) update.template operator()<true, true, false>(p, g, b, n);
+      else if (nesterov) update.template operator()<true, false, true>(p, g, b, n);
+      else update.template operator()<true, false, false>(p, g, b, n);
     }
   }
 };
