@@ -14,6 +14,7 @@
 //   evaluate_set a.npz --stored-objective ce --temperature 0.1 --json a_eval.json
 //   evaluate_set cifar_set.npz --data /data/cifar-10-batches-bin
 //   evaluate_set mnist_dm_ipc10.npz --dsa                             with DSA augmentation (DSA, DM, MTT papers)
+//   evaluate_set mnist_dc_ipc10.npz --dc-aug                          with the DC code's crop / scale / rotate (DC paper)
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "distill/eval/dc_augment.hpp"
 #include "distill/eval/protocol.hpp"
 #include "distill/io/distilled_set.hpp"
 #include "distill/io/json.hpp"
@@ -53,6 +55,15 @@ int main(int argc, char** argv) {
   std::string dsa_strategy = "auto";
   app.add_flag("--dsa", dsa, "augment every training minibatch with per-image DSA (how the DSA, DM and MTT papers evaluate)");
   app.add_option("--dsa-strategy", dsa_strategy, "--dsa: transforms joined by '_', or auto (no flip for one-channel data)");
+  bool dc_aug = false;
+  std::string dc_strategy = "auto";
+  auto* dc_flag = app.add_flag("--dc-aug", dc_aug,
+                               "augment every training image with one of the DC code's crop / scale / rotate (how the DC "
+                               "paper and its MNIST baselines train)");
+  dc_flag->excludes("--dsa");
+  app.add_option("--dc-aug-strategy", dc_strategy,
+                 "--dc-aug: transforms from crop, scale, rotate, noise joined by '_', or auto (the DC code's choice: "
+                 "crop_scale_rotate for one-channel data, none for colour)");
   app.add_option("--json", json_path, "also write the table as JSON to this file (written atomically)");
   CLI11_PARSE(app, argc, argv);
   opt.protocol.seed = common.seed;
@@ -76,6 +87,10 @@ int main(int argc, char** argv) {
       dsa_strategy = dsa_strategy == "auto" ? dd::synthetic::default_dsa_strategy(shape[0]) : dsa_strategy;
       opt.protocol.augment = dd::synthetic::Dsa{dsa_strategy}.augmentation<float>();
     }
+    if (dc_aug) {
+      dc_strategy = dc_strategy == "auto" ? dd::eval::default_dc_strategy(shape[0]) : dc_strategy;
+      opt.protocol.augment = dd::eval::DcAugment{dc_strategy}.augmentation<float>();
+    }
     for (std::size_t i = 0; i < sets.size(); ++i) {
       const auto& s = sets[i];
       dd::eval::check_set_matches(s, test, paths[i]);
@@ -92,6 +107,7 @@ int main(int argc, char** argv) {
         }() + ")";
     std::printf("protocol: %s; %s backend\n", cli::describe_protocol(opt.protocol).c_str(), std::string(B::name).c_str());
     if (dsa) std::printf("augmentation: DSA '%s', per image\n", dsa_strategy.c_str());
+    if (dc_aug) std::printf("augmentation: DC '%s', one transform per image\n", dc_strategy.c_str());
     for (const auto& m : models) std::printf("model %s: %s\n", m.c_str(), cli::describe_model(m, model_options, shape, test.num_classes).c_str());
     std::printf("\n");
 
@@ -134,6 +150,7 @@ int main(int argc, char** argv) {
       auto j = cli::options_json(common);
       j.add("protocol", cli::protocol_json(opt.protocol)).add("stored_objective", stored);
       if (dsa) j.add("dsa", dsa_strategy);
+      if (dc_aug) j.add("dc_aug", dc_strategy);
       if (opt.stored == dd::eval::StoredObjective::cross_entropy) j.add("temperature", opt.temperature);
       dd::io::JsonObject model_json;
       for (const auto& m : models) model_json.add(m, cli::model_json(m, model_options));
