@@ -46,6 +46,7 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -56,6 +57,7 @@
 
 #include "distill/callbacks.hpp"
 #include "distill/core.hpp"
+#include "distill/eval/dc_augment.hpp"
 #include "distill/eval/protocol.hpp"
 #include "distill/io/datasets.hpp"
 #include "distill/io/distilled_set.hpp"
@@ -612,21 +614,43 @@ inline std::vector<std::int64_t> class_major_rows(std::size_t size, std::size_t 
   return rows;
 }
 
-//! The matching methods' evaluation (DC, DSA, DM): fresh networks, with per-image DSA unless strategy is "none".
+//! --eval-dc-aug, the flag of every command with --eval-nets.
+inline void add_eval_dc_aug_flag(CLI::App& app, bool& on) {
+  app.add_flag("--eval-dc-aug", on,
+               "--eval-nets: where no DSA applies, train with the DC code's augmentation for the data set "
+               "(crop_scale_rotate for MNIST, none for other data), as the DC paper evaluates");
+}
+
+//! The DC augmentation strategy --eval-dc-aug gives the data set --data names ("none" when it is off).
+inline std::string eval_dc_strategy(bool on, std::string_view data) { return on ? eval::default_dc_strategy(data) : "none"; }
+
+//! The training augmentation of a DC strategy (eval::ProtocolOptions::augment); none for "none".
+template <std::floating_point T>
+std::function<Tensor<T>(const Tensor<T>&, Rng&)> dc_augmentation(const std::string& strategy) {
+  if (strategy == "none") return nullptr;
+  return eval::DcAugment{strategy}.augmentation<T>();
+}
+
+/**
+ * The matching methods' evaluation (DC, DSA, DM): fresh networks, with per-image DSA unless its strategy is "none",
+ * else with the DC code's augmentation unless that strategy is "none".
+ */
 struct NetEvaluation {
   std::size_t nets = 0, epochs = 300;
   std::uint64_t seed = 0;
   std::string dsa_strategy = "none";
+  std::string dc_strategy = "none";
 
   //! "5 fresh ConvNet-3s, 300 epochs, DSA".
   std::string describe(std::string_view model = "ConvNet-3") const {
     return std::to_string(nets) + " fresh " + std::string(model) + "s, " + std::to_string(epochs) + " epochs" +
-           (dsa_strategy == "none" ? "" : ", DSA");
+           (dsa_strategy != "none" ? ", DSA" : dc_strategy != "none" ? ", DC augmentation" : "");
   }
   template <std::floating_point T>
   eval::ProtocolOptions<T> protocol() const {
     eval::ProtocolOptions<T> p{.runs = nets, .epochs = epochs, .seed = seed};
     if (dsa_strategy != "none") p.augment = synthetic::Dsa{dsa_strategy}.augmentation<T>();
+    else p.augment = dc_augmentation<T>(dc_strategy);
     return p;
   }
   /**
@@ -653,7 +677,7 @@ struct NetEvaluation {
 struct ConvNetSetArgs {
   std::string out, init = "real";
   std::size_t eval_nets = 0, eval_epochs = 300, net_width = 128;
-  bool eval_init = false, eval_no_dsa = false;
+  bool eval_init = false, eval_no_dsa = false, eval_dc_aug = false;
   FitRun run;
   std::filesystem::path resume;
 
@@ -669,6 +693,7 @@ struct ConvNetSetArgs {
     app.add_option("--eval-nets", eval_nets, "then train this many fresh ConvNet-3s on the set and print their test accuracy");
     app.add_option("--eval-epochs", eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
     app.add_flag("--eval-no-dsa", eval_no_dsa, "--eval-nets: train without the DSA augmentation a DSA set is evaluated with");
+    add_eval_dc_aug_flag(app, eval_dc_aug);
     if (with_eval_init)
       app.add_flag("--eval-init", eval_init, "--eval-nets: also evaluate the images the set started from");
     app.add_option("--out", out, "output prefix: writes <prefix>.npz and <prefix>.png (default " + out_default + ")");
@@ -698,9 +723,14 @@ struct ConvNetSetArgs {
     return nn::ConvNet{.channels = shape[0], .classes = train.num_classes, .width = net_width, .image_size = shape[1]};
   }
 
-  //! The evaluation --eval-nets asks for: with per-image DSA of `strategy` ("none": without) unless --eval-no-dsa.
-  NetEvaluation evaluation(std::uint64_t seed, const std::string& strategy) const {
-    return NetEvaluation{.nets = eval_nets, .epochs = eval_epochs, .seed = seed, .dsa_strategy = eval_no_dsa ? "none" : strategy};
+  /**
+   * The evaluation --eval-nets asks for: with per-image DSA of `strategy` ("none": without) unless --eval-no-dsa;
+   * without DSA and with --eval-dc-aug, with the DC code's augmentation for the data set `data`.
+   */
+  NetEvaluation evaluation(std::uint64_t seed, const std::string& strategy, std::string_view data) const {
+    const std::string dsa = eval_no_dsa ? "none" : strategy;
+    return NetEvaluation{.nets = eval_nets, .epochs = eval_epochs, .seed = seed, .dsa_strategy = dsa,
+                         .dc_strategy = eval_dc_strategy(eval_dc_aug && dsa == "none", data)};
   }
 
   /**

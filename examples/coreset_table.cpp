@@ -39,6 +39,7 @@ struct Args : methods::ProxyArgs {
   std::vector<std::size_t> ipcs{1, 10, 50};
   std::string out, save_dir;
   std::size_t eval_nets = 5, eval_epochs = 300;
+  bool eval_dc_aug = false;
   bool quiet = false;
 };
 
@@ -133,6 +134,7 @@ int main(int argc, char** argv) {
   a.add_to(app);
   app.add_option("--eval-nets", a.eval_nets, "fresh ConvNet-3s trained on every selection")->check(CLI::PositiveNumber);
   app.add_option("--eval-epochs", a.eval_epochs, "epochs per net (the DC protocol's other settings)")->check(CLI::PositiveNumber);
+  cli::add_eval_dc_aug_flag(app, a.eval_dc_aug);
   app.add_option("--out", a.out, "also write the markdown table to this file");
   app.add_option("--save-dir", a.save_dir, "also save every selection as <dir>/<data>_<method>_ipc<N>.npz");
   app.add_flag("--quiet", a.quiet, "no progress bars while proxies train");
@@ -152,9 +154,11 @@ int main(int argc, char** argv) {
     const auto& train = data.train;
     const dd::Shape shape = cli::image_shape(train.images);
     const cs::ViewOptions vo = a.view_options(common.seed, !a.quiet);
-    const dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
-    std::printf("protocol: %zu fresh ConvNet-3s per cell, %zu epochs (evaluate_set; weighted loss for weighted "
-                "selections)\n", a.eval_nets, a.eval_epochs);
+    const std::string dc_strategy = cli::eval_dc_strategy(a.eval_dc_aug, common.data);
+    const auto protocol = cli::NetEvaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
+                                             .dc_strategy = dc_strategy}.protocol<float>();
+    std::printf("protocol: %zu fresh ConvNet-3s per cell, %zu epochs%s (evaluate_set; weighted loss for weighted "
+                "selections)\n", a.eval_nets, a.eval_epochs, dc_strategy == "none" ? "" : ", DC augmentation");
     bool any_proxy = false;
     for (const auto& m : a.methods) any_proxy = any_proxy || methods::needs_proxy(m, a.features);
 

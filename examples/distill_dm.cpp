@@ -46,7 +46,7 @@ int distill_with(dd::synthetic::DmOptions options, const cli::ConvNetSetArgs& a,
   cli::save_set_and_grid(a.out, result, cli::class_major_rows(result.size(), options.images_per_class));
 
   // The paper's evaluation: fresh ConvNet-3s trained on the set with per-image DSA, tested on real data.
-  a.evaluate<B>(net, result, data.test, a.evaluation(common.seed, strategy), "DM set", [&] {
+  a.evaluate<B>(net, result, data.test, a.evaluation(common.seed, strategy, common.data), "DM set", [&] {
     auto start = options;
     start.iterations = 0;
     start.resume_from.clear();

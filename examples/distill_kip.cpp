@@ -79,7 +79,7 @@ struct Args {
   std::string out, checkpoint, kernel = "fc";
   std::size_t checkpoint_every = 500, eval_batch = 2000, ls_targets = 10000, ipc = 10, shift = 0;
   std::size_t eval_nets = 0, eval_epochs = 100;
-  bool label_solve = false, quiet = false;
+  bool label_solve = false, quiet = false, eval_dc_aug = false;
   std::filesystem::path resume;
 };
 
@@ -120,15 +120,17 @@ int distill_with(const K& kernel, Method& method, const std::string& method_name
   if (a.eval_nets > 0) {
     // What a user distils for: fresh ConvNet-3s trained on the set (argmax labels, the DC protocol shortened to
     // eval_epochs), beside the same training on the random real images the set started from.
-    const dd::eval::ProtocolOptions<float> fast{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
     const dd::Shape shape = cli::image_shape(train.images);
+    const std::string dc_strategy = cli::eval_dc_strategy(a.eval_dc_aug, common.data);
+    const auto fast = cli::NetEvaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
+                                         .dc_strategy = dc_strategy}.protocol<float>();
     cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& net) {
       const cli::Stopwatch eval_clock;
       const auto real = dd::eval::evaluate_set<B>(net, initial, test, {.protocol = fast}).hard;
       const auto distilled = dd::eval::evaluate_set<B>(net, result, test, {.protocol = fast}).hard;
-      std::printf("ConvNet-3 test accuracy (%zu fresh nets each, %zu epochs, argmax labels): random real support %s, "
-                  "distilled %s   (%.1f s)\n", a.eval_nets, a.eval_epochs, cli::format_accuracy(real).c_str(),
-                  cli::format_accuracy(distilled).c_str(), eval_clock.seconds());
+      std::printf("ConvNet-3 test accuracy (%zu fresh nets each, %zu epochs, argmax labels%s): random real support %s, "
+                  "distilled %s   (%.1f s)\n", a.eval_nets, a.eval_epochs, dc_strategy == "none" ? "" : ", DC augmentation",
+                  cli::format_accuracy(real).c_str(), cli::format_accuracy(distilled).c_str(), eval_clock.seconds());
       return 0;
     });
   }
@@ -214,6 +216,7 @@ int main(int argc, char** argv) {
                  "also train this many fresh ConvNet-3s on the random real support and on the distilled set and print "
                  "their test accuracy (0: only KRR)");
   app.add_option("--eval-epochs", a.eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
+  cli::add_eval_dc_aug_flag(app, a.eval_dc_aug);
   app.add_option("--out", a.out, "output prefix: writes <prefix>.npz and <prefix>.png (default <data>_kip_ipc<N>)");
   app.add_option("--checkpoint", a.checkpoint, "save a checkpoint here every --checkpoint-every steps and at the end");
   app.add_option("--checkpoint-every", a.checkpoint_every, "steps between checkpoints");

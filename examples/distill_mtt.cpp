@@ -129,7 +129,7 @@ int distill_with(dd::synthetic::MttOptions options, const Args& a, const cli::Co
   result.options_json = cli::options_json(common).add("net_width", a.set.net_width).add("mtt", options.to_json()).str();
   cli::save_set_and_grid(a.set.out, result, result.hard_labels());
 
-  if (a.set.eval_nets > 0) a.set.evaluation(common.seed, strategy).print<B>(net, result, data.test, "MTT set");
+  if (a.set.eval_nets > 0) a.set.evaluation(common.seed, strategy, common.data).print<B>(net, result, data.test, "MTT set");
   return 0;
 }
 

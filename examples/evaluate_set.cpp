@@ -23,7 +23,6 @@
 #include <vector>
 
 #include "cli.hpp"
-#include "distill/eval/dc_augment.hpp"
 #include "distill/eval/protocol.hpp"
 #include "distill/io/distilled_set.hpp"
 #include "distill/io/json.hpp"
@@ -58,12 +57,12 @@ int main(int argc, char** argv) {
   bool dc_aug = false;
   std::string dc_strategy = "auto";
   auto* dc_flag = app.add_flag("--dc-aug", dc_aug,
-                               "augment every training image with one of the DC code's crop / scale / rotate (how the DC "
-                               "paper and its MNIST baselines train)");
+                               "augment every training image with one of the DC code's crop / scale / rotate, as the DC "
+                               "paper trains its MNIST networks (see --dc-aug-strategy)");
   dc_flag->excludes("--dsa");
   app.add_option("--dc-aug-strategy", dc_strategy,
                  "--dc-aug: transforms from crop, scale, rotate, noise joined by '_', or auto (the DC code's choice: "
-                 "crop_scale_rotate for one-channel data, none for colour)");
+                 "crop_scale_rotate for MNIST, none for other data)");
   app.add_option("--json", json_path, "also write the table as JSON to this file (written atomically)");
   CLI11_PARSE(app, argc, argv);
   opt.protocol.seed = common.seed;
@@ -88,8 +87,8 @@ int main(int argc, char** argv) {
       opt.protocol.augment = dd::synthetic::Dsa{dsa_strategy}.augmentation<float>();
     }
     if (dc_aug) {
-      dc_strategy = dc_strategy == "auto" ? dd::eval::default_dc_strategy(shape[0]) : dc_strategy;
-      opt.protocol.augment = dd::eval::DcAugment{dc_strategy}.augmentation<float>();
+      dc_strategy = dc_strategy == "auto" ? dd::eval::default_dc_strategy(common.data) : dc_strategy;
+      opt.protocol.augment = cli::dc_augmentation<float>(dc_strategy);
     }
     for (std::size_t i = 0; i < sets.size(); ++i) {
       const auto& s = sets[i];

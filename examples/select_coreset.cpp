@@ -41,7 +41,7 @@ struct Args : methods::ProxyArgs {
   std::size_t ipc = 0, eval_nets = 0, eval_epochs = 300;
   std::size_t adaptive = 0, adaptive_warm = 0;
   double fraction = 0;
-  bool quiet = false;
+  bool quiet = false, eval_dc_aug = false;
 };
 
 //! The networks --eval-nets and --adaptive train: ConvNet-3 of width 128 (the DC protocol), LeNet-5, or an MLP with
@@ -65,6 +65,7 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
   const std::string model = cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes);
   const methods::AnySelector selector = methods::make_selector(a.method, common.seed);
   return cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& net) {
+    const std::string dc_strategy = cli::eval_dc_strategy(a.eval_dc_aug, common.data);
     std::printf("adaptive %s: %zu fresh %s, %zu warm epoch(s) on all %zu images, then %zu epochs on subsets "
                 "re-selected every %zu epochs\n",
                 selector.name().c_str(), a.eval_nets, model.c_str(), a.adaptive_warm, train.size(), a.eval_epochs,
@@ -76,7 +77,8 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
     bool weighted = false;
     for (std::size_t run = 0; run < a.eval_nets; ++run) {
       const cli::Stopwatch clock;
-      const dd::eval::TrainOptions<float> to{.epochs = a.eval_epochs, .seed = common.seed + run};
+      dd::eval::TrainOptions<float> to{.epochs = a.eval_epochs, .seed = common.seed + run};
+      to.augment = cli::dc_augmentation<float>(dc_strategy);
       const auto res = a.quiet ? cs::train_adaptive<B>(net, train, selector, budget, ao, to)
                                : cs::train_adaptive<B>(net, train, selector, budget, ao, to, dd::callbacks::ProgressBar{});
       if (!test) test = res.normalization.applied_to(data.test);
@@ -96,9 +98,10 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
     for (double v : r.accuracies) r.mean += v / n;
     for (double v : r.accuracies) r.stddev += (v - r.mean) * (v - r.mean) / n;
     r.stddev = std::sqrt(r.stddev);
-    std::printf("%s test accuracy (%zu fresh nets, %zu epochs, re-selected every %zu%s): %s   (selecting %.1f s of "
+    std::printf("%s test accuracy (%zu fresh nets, %zu epochs, re-selected every %zu%s%s): %s   (selecting %.1f s of "
                 "%.1f s)\n",
                 model.c_str(), a.eval_nets, a.eval_epochs, a.adaptive, weighted ? ", weighted loss" : "",
+                dc_strategy == "none" ? "" : ", DC augmentation",
                 cli::format_accuracy(r).c_str(), select_seconds, total_seconds);
     return 0;
   });
@@ -122,6 +125,7 @@ int main(int argc, char** argv) {
   app.add_option("--eval-nets", a.eval_nets, "then train this many fresh ConvNet-3s on the selection and print their test "
                                              "accuracy (evaluate_set's protocol; 0: do not)");
   app.add_option("--eval-epochs", a.eval_epochs, "--eval-nets: epochs per net (the DC protocol's other settings)");
+  cli::add_eval_dc_aug_flag(app, a.eval_dc_aug);
   app.add_option("--eval-model", a.eval_model, "the network --eval-nets and --adaptive train: convnet (ConvNet-3, width 128), "
                                                "lenet, or mlp (one hidden ReLU layer of 256)")
       ->check(CLI::IsMember(cli::model_names));
@@ -171,13 +175,16 @@ int main(int argc, char** argv) {
                              dd::io::GridOptions{.rows_by_label = picked.labels, .upscale = 2});
       std::printf("wrote %s.npz and %s.png\n", a.out.c_str(), a.out.c_str());
       if (a.eval_nets > 0) {
-        const dd::eval::ProtocolOptions<float> protocol{.runs = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed};
+        const std::string dc_strategy = cli::eval_dc_strategy(a.eval_dc_aug, common.data);
+        const auto protocol = cli::NetEvaluation{.nets = a.eval_nets, .epochs = a.eval_epochs, .seed = common.seed,
+                                                 .dc_strategy = dc_strategy}.protocol<float>();
         cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& eval_net) {
           const cli::Stopwatch eval_clock;
           const auto r = dd::eval::evaluate_set<B>(eval_net, set, data.test, {.protocol = protocol}).hard;
-          std::printf("%s test accuracy (%zu fresh nets, %zu epochs%s): %s   (%.1f s)\n",
+          std::printf("%s test accuracy (%zu fresh nets, %zu epochs%s%s): %s   (%.1f s)\n",
                       cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes).c_str(),
-                      a.eval_nets, a.eval_epochs, s.weights ? ", weighted loss" : "", cli::format_accuracy(r).c_str(),
+                      a.eval_nets, a.eval_epochs, s.weights ? ", weighted loss" : "",
+                      dc_strategy == "none" ? "" : ", DC augmentation", cli::format_accuracy(r).c_str(),
                       eval_clock.seconds());
           return 0;
         });

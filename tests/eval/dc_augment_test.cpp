@@ -52,8 +52,9 @@ TEST_CASE("parse_dc_strategy reads the paper code's words and names a wrong one"
   CHECK_THROWS_WITH(eval::parse_dc_strategy("crop_flip"), Catch::Contains("unknown transform 'flip'"));
   CHECK_THROWS_WITH(eval::parse_dc_strategy("crop_crop"), Catch::Contains("names 'crop' twice"));
   CHECK_THROWS_WITH(eval::DcAugment("crop", {.scale = 1.5}), Catch::Contains("scale must be in [0, 1)"));
-  CHECK(eval::default_dc_strategy(1) == "crop_scale_rotate");
-  CHECK(eval::default_dc_strategy(3) == "none");
+  CHECK(eval::default_dc_strategy("mnist") == "crop_scale_rotate");
+  CHECK(eval::default_dc_strategy("fashion") == "none");
+  CHECK(eval::default_dc_strategy("/data/cifar-10-batches-bin") == "none");
   CHECK(eval::DcAugment("rotate_crop").strategy() == "rotate_crop");
   CHECK(eval::DcAugment("none").empty());
 }
