@@ -59,7 +59,7 @@ TEST_CASE("parse_dc_strategy reads the paper code's words and names a wrong one"
   CHECK(eval::DcAugment("none").empty());
 }
 
-TEST_CASE("DcAugment crop: a whole-pixel shift in [-crop, crop) with the batch's channel mean as fill", "[eval][dc_augment]") {
+TEST_CASE("DcAugment crop: a whole-pixel shift of -crop to crop - 1 pixels, the batch's channel mean as fill", "[eval][dc_augment]") {
   const auto x = numbered(40, 2, 9, 7);
   std::vector<double> mean(2);
   for (std::size_t ch = 0; ch < 2; ++ch) mean[ch] = 1 + double(ch * 63) + 31;  // mean of 1 + ch·63 + (0..62)
@@ -148,7 +148,7 @@ TEST_CASE("DcAugment rotate: about the centre, bilinear, filled with the mean", 
   CHECK(angles.size() > 25);
 }
 
-TEST_CASE("DcAugment: one transform per image, each from the strategy; the same seed gives the same batch", "[eval][dc_augment]") {
+TEST_CASE("DcAugment: one transform per image, each from the strategy, and the same seed gives the same batch", "[eval][dc_augment]") {
   const auto x = numbered(200, 1, 8, 8);
   const std::vector<double> mean{32.5};
   Rng rng(11);
