@@ -284,6 +284,24 @@ TEMPLATE_TEST_CASE("Backend::gemm: k = 0, empty outputs and tall-skinny shapes",
   }
 }
 
+TEMPLATE_TEST_CASE("Backend::gemm: ragged register tiles and shapes that cross the cache blocks", "[core][backend][gemm]",
+                   DISTILL_TEST_BACKENDS) {
+  // The packed float kernel (EigenBackend<float> on AVX-512) tiles C by 12×32 and blocks k by 256, m by 120 and
+  // n by 1024: these shapes hit a partial tile on each side, one-past and one-short of every block, and a depth
+  // that is not a multiple of its 16-wide transpose. Every backend must give the same products.
+  using B = TestType;
+  using T = typename B::Scalar;
+  std::uint64_t seed = 100;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (auto [m, n, k] : {std::array<std::size_t, 3>{6, 16, 16}, {12, 32, 256}, {13, 33, 17}, {25, 65, 257},
+                             {121, 40, 300}, {7, 1057, 40}, {130, 20, 600}}) {
+        check_gemm<B>(ta, tb, m, n, k, T(1), T(0), 0, false, seed++);
+        check_gemm<B>(ta, tb, m, n, k, T(-0.5), T(0.75), 3, false, seed++);
+        check_gemm<B>(ta, tb, m, n, k, T(2), T(0), 2, true, seed++);
+      }
+}
+
 // ---- elementwise -----------------------------------------------------------------------------------------
 
 TEMPLATE_TEST_CASE("Backend::unary: every op matches the scalar formula, in place too", "[core][backend]",

