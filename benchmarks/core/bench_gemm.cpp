@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // GEMM of each backend and precision over the shapes distill's methods run: squares, and the tall-skinny
 // products of MNIST-sized training (a dense layer over 60000 images, an im2col convolution, a classifier,
-// and a weight gradient Xᵀ·G). The naive reference GEMM at a small size is the baseline.
+// and a weight gradient Xᵀ·G; the layers of the knowledge-distillation nets). The naive reference GEMM at a small
+// size is the baseline; Eigen's own product is the baseline of EigenBackend<float>'s packed AVX-512 kernel.
 //
 // Run: ./bench_gemm --benchmark_min_time=0.05      (counters: GFLOPS, fraction_of_peak)
 #include <benchmark/benchmark.h>
@@ -34,6 +35,28 @@ void BM_gemm(benchmark::State& state) {
   dd::bench::report_flops(state, dd::gemm_flops(g));
 }
 
+#if DISTILL_HAS_EIGEN
+// Eigen's own product on the same shapes: on AVX-512 targets EigenBackend<float>::gemm runs distill's packed kernel
+// (core/detail/packed_gemm.hpp) instead, and this is the baseline it is measured against, in the same run.
+void BM_eigen_product_float(benchmark::State& state) {
+  using B = dd::EigenBackend<float>;
+  const auto m = std::size_t(state.range(0)), n = std::size_t(state.range(1)), k = std::size_t(state.range(2));
+  const bool ta = state.range(3) != 0, tb = state.range(4) != 0;
+  dd::Tensor<float> a(ta ? dd::Shape{k, m} : dd::Shape{m, k}), b(tb ? dd::Shape{n, k} : dd::Shape{k, n}), c({m, n});
+  dd::Rng rng(0);
+  B::random_uniform(rng, a.data(), a.size(), -1.0f, 1.0f);
+  B::random_uniform(rng, b.data(), b.size(), -1.0f, 1.0f);
+  const dd::Gemm<float> g{.trans_a = ta, .trans_b = tb, .m = m, .n = n, .k = k, .a = a.data(), .lda = ta ? m : k,
+                          .b = b.data(), .ldb = tb ? k : n, .c = c.data(), .ldc = n};
+  for (auto _ : state) {
+    B::eigen_product(g);
+    benchmark::DoNotOptimize(c.data());
+    benchmark::ClobberMemory();
+  }
+  dd::bench::report_flops(state, dd::gemm_flops(g));
+}
+#endif
+
 // The obviously-correct triple loop (double accumulation): the baseline the backends are measured against.
 template <class T>
 void BM_reference_gemm(benchmark::State& state) {
@@ -62,12 +85,19 @@ void gemm_sizes(benchmark::internal::Benchmark* b) {
   b->Args({50176, 128, 1152, 0, 0});     // im2col conv: 64 images·28·28 positions, 128 filters, 3·3·128 taps
   b->Args({10000, 10, 784, 0, 0});       // linear classifier on the 10000 test images
   b->Args({10000, 10000, 64, 0, 1});     // a kernel matrix X·Xᵀ of 64-d features (KIP, k-center)
+  // The knowledge-distillation nets at batch 128 (784-1200-1200-10 teacher, 784-800-800-10 student):
+  b->Args({128, 1200, 784, 0, 1});       // forward X·Wᵀ of the teacher's first layer
+  b->Args({128, 1200, 1200, 0, 1});      // ... and its second
+  b->Args({128, 800, 800, 0, 1});        // the student's second layer
+  b->Args({800, 784, 128, 1, 0});        // the student's first weight gradient Gᵀ·X
+  b->Args({128, 800, 800, 0, 0});        // an input gradient G·W
 }
 
 }  // namespace
 
 #if DISTILL_HAS_EIGEN
 BENCHMARK_TEMPLATE(BM_gemm, dd::EigenBackend<float>)->Apply(gemm_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_eigen_product_float)->Apply(gemm_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(BM_gemm, dd::EigenBackend<double>)->Apply(gemm_sizes)->UseRealTime()->Unit(benchmark::kMillisecond);
 #endif
 #if DISTILL_HAS_XTENSOR

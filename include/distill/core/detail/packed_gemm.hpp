@@ -13,7 +13,7 @@
  * core); the layers of a fully connected net (batch 128 against 784–1200 wide weights) are exactly such products.
  * This one is the BLIS loop nest around a 12×32 register tile (24 accumulators, two loads of B and twelve broadcasts
  * of A per step of k), which reaches 224 GFLOP/s on the same core with its operands in L1, 1.3–1.45× Eigen's rate
- * on those layers (benchmarks/core/bench_gemm_kernels.cpp).
+ * on those layers (benchmarks/core/bench_gemm.cpp: BM_gemm<EigenBackend<float>> against BM_eigen_product_float).
  *
  *   for jc in n, step NC:                       C's columns
  *     for pc in k, step KC:                     pack B[pc, jc] into KC×32 panels (row k of a panel: 32 columns)
@@ -96,8 +96,10 @@ class Scratch {
     u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
   }
   for (int q = 0; q < 4; ++q) {  // then gather the 128-bit lanes: column 4l + q = lane l of u[q], u[4+q], ...
-    const __m512 lo01 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44), hi01 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
-    const __m512 lo23 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE), hi23 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
+    const __m512 lo01 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0x44);
+    const __m512 hi01 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0x44);
+    const __m512 lo23 = _mm512_shuffle_f32x4(u[q], u[4 + q], 0xEE);
+    const __m512 hi23 = _mm512_shuffle_f32x4(u[8 + q], u[12 + q], 0xEE);
     r[q] = _mm512_shuffle_f32x4(lo01, hi01, 0x88);
     r[4 + q] = _mm512_shuffle_f32x4(lo01, hi01, 0xDD);
     r[8 + q] = _mm512_shuffle_f32x4(lo23, hi23, 0x88);
@@ -112,7 +114,8 @@ class Scratch {
  * when the lines are side by side (src[p·ld + j]: Aᵀ as stored, B).
  */
 template <std::size_t W>
-void pack_panel(const float* src, std::size_t ld, bool along_depth, std::size_t width, std::size_t depth, float* panel) {
+void pack_panel(const float* src, std::size_t ld, bool along_depth, std::size_t width, std::size_t depth,
+                float* panel) {
   static_assert(W == mr || W == nr);
   std::size_t p = 0;
   if (along_depth) {
