@@ -13,7 +13,7 @@
  * core); the layers of a fully connected net (batch 128 against 784–1200 wide weights) are exactly such products.
  * This one is the BLIS loop nest around a 12×32 register tile (24 accumulators, two loads of B and twelve broadcasts
  * of A per step of k), which reaches 224 GFLOP/s on the same core with its operands in L1, 1.3–1.45× Eigen's rate
- * on those layers (benchmarks/core/bench_gemm.cpp: BM_gemm<EigenBackend<float>> against BM_eigen_product_float).
+ * on those layers (benchmarks/core/bench_gemm.cpp: BM_gemm of EigenBackend<float> against EigenProductFloat).
  *
  *   for jc in n, step NC:                       C's columns
  *     for pc in k, step KC:                     pack B[pc, jc] into KC×32 panels (row k of a panel: 32 columns)
