@@ -107,6 +107,11 @@ class Scratch {
   }
 }
 
+/// The mask of the first `count` of a vector's 16 lanes (all 16 when count ≥ 16).
+[[gnu::always_inline]] inline __mmask16 first_lanes(std::size_t count) {
+  return count >= 16 ? __mmask16(0xFFFFu) : __mmask16((1u << count) - 1u);
+}
+
 /**
  * Packs `width` ≤ W lines of a matrix into a depth×W panel, panel[p·W + j] = line j's element p, zero beyond
  * `width`. A "line" is a row of A (W = mr) or a column of B (W = nr). `along_depth` says how the lines are stored:
@@ -126,20 +131,16 @@ void pack_panel(const float* src, std::size_t ld, bool along_depth, std::size_t 
         for (std::size_t q = 0; q < 16; ++q)
           r[q] = j0 + q < width ? _mm512_loadu_ps(src + (j0 + q) * ld + p) : _mm512_setzero_ps();
         transpose16(r);
-        const auto lanes = __mmask16((1u << std::min<std::size_t>(16, W - j0)) - 1u);
-        for (std::size_t q = 0; q < 16; ++q) _mm512_mask_storeu_ps(panel + (p + q) * W + j0, lanes, r[q]);
+        for (std::size_t q = 0; q < 16; ++q) _mm512_mask_storeu_ps(panel + (p + q) * W + j0, first_lanes(W - j0), r[q]);
       }
     for (; p < depth; ++p)
       for (std::size_t j = 0; j < W; ++j) panel[p * W + j] = j < width ? src[j * ld + p] : 0.0f;
     return;
   }
-  const auto lanes = [&](std::size_t j0) {
-    return __mmask16(width <= j0 ? 0u : width - j0 >= 16 ? 0xFFFFu : (1u << (width - j0)) - 1u);
-  };
   for (; p < depth; ++p)
     for (std::size_t j0 = 0; j0 < W; j0 += 16) {
-      const __m512 v = _mm512_maskz_loadu_ps(lanes(j0), src + p * ld + j0);
-      _mm512_mask_storeu_ps(panel + p * W + j0, __mmask16((1u << std::min<std::size_t>(16, W - j0)) - 1u), v);
+      const __m512 v = _mm512_maskz_loadu_ps(first_lanes(width > j0 ? width - j0 : 0), src + p * ld + j0);
+      _mm512_mask_storeu_ps(panel + p * W + j0, first_lanes(W - j0), v);
     }
 }
 
@@ -227,8 +228,7 @@ inline void gemm_serial(const Gemm<float>& g) {
  */
 inline void gemm(const Gemm<float>& g) {
 #if defined(_OPENMP)
-  const double flops = 2.0 * double(g.m) * double(g.n) * double(g.k);
-  const int threads = omp_in_parallel() || flops < 4e6 ? 1 : omp_get_max_threads();
+  const int threads = omp_in_parallel() || gemm_flops(g) < 4e6 ? 1 : omp_get_max_threads();
   const bool by_columns = g.n >= g.m;
   const std::size_t unit = by_columns ? nr : mr, extent = by_columns ? g.n : g.m;
   const std::size_t units = (extent + unit - 1) / unit;
