@@ -39,7 +39,8 @@ ctest --test-dir "$build" --output-on-failure -j"$jobs"
 
 if [ -f fuzz/run.sh ]; then
   export DISTILL_FUZZ_SECONDS="${DISTILL_FUZZ_SECONDS:-30}"
+  export DISTILL_FUZZ_JOBS="${DISTILL_FUZZ_JOBS:-$jobs}"  # the fuzzers compile and run side by side
   export DISTILL_BUILD_DIR="$root/$build"
-  echo "== fuzz (DISTILL_FUZZ_SECONDS=$DISTILL_FUZZ_SECONDS)"
+  echo "== fuzz (DISTILL_FUZZ_SECONDS=$DISTILL_FUZZ_SECONDS, DISTILL_FUZZ_JOBS=$DISTILL_FUZZ_JOBS)"
   bash fuzz/run.sh
 fi
