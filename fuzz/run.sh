@@ -50,7 +50,7 @@ fuzz_one() {
   local t="$1" corpus="$build/corpus_$1"
   mkdir -p "$corpus" "$build/artifacts_$t"
   {
-    echo "fuzz: fuzz_$t ran for ${seconds}s"
+    echo "fuzz: fuzz_$t, up to ${seconds}s"
     # -seed: a fixed mutation sequence by default, so CI replays what passed here; DISTILL_FUZZ_SEED=0 (random)
     # and a longer DISTILL_FUZZ_SECONDS for a real hunt.
     # -rss_limit_mb / -malloc_limit_mb: a parser that believes a forged size and allocates gigabytes fails
