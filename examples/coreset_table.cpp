@@ -9,12 +9,19 @@
 //   coreset_table --data fashion --ipc 1 --eval-nets 2
 //   coreset_table --methods random,herding,k_center_greedy,forgetting,craig --ipc 1,10,50 --eval-nets 5 --out mnist.md
 //   coreset_table --methods el2n,craig --ipc 10 --proxy mlp --proxy-epochs 5 --save-dir selections
+//   coreset_table --methods random --ipc 1 --draws 5 --eval-nets 2
+//
+// --draws D selects D times per cell with the selector seeds seed, seed + 1, ..., and pools the nets of all draws into
+// one mean ± std: at 1 image per class one draw of 10 images decides a random selection's accuracy more than the nets
+// trained on it do, and the published random cells average over several draws. The proxies are trained once; a
+// deterministic method (herding, say) selects the same subset every draw, and only its nets' seeds differ.
 //
 // Every proxy-based method reads one shared view: its proxies (--proxy, --proxy-epochs, --proxy-nets) are trained
 // once, before the first selection that needs them, and their seconds are printed apart from the selections'.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -39,6 +46,7 @@ struct Args : methods::ProxyArgs {
   std::vector<std::size_t> ipcs{1, 10, 50};
   std::string out, save_dir;
   std::size_t eval_nets = 5, eval_epochs = 300;
+  std::size_t draws = 1;
   bool eval_dc_aug = false;
   bool quiet = false;
 };
@@ -61,12 +69,27 @@ std::optional<double> published(const std::string& data, const std::string& meth
   return m->second[column];
 }
 
-//! One cell of the table: our result and the selection's seconds.
+//! One cell of the table: our result (the nets of every draw), the mean seconds of a selection.
 struct Cell {
   dd::eval::ProtocolResult result;
   double select_seconds = 0;
   bool weighted = false;
 };
+
+//! Every draw's nets as one result: their accuracies and losses in order, mean and population std over all of them.
+dd::eval::ProtocolResult pooled(const std::vector<dd::eval::ProtocolResult>& draws) {
+  dd::eval::ProtocolResult all;
+  for (const auto& d : draws) {
+    all.accuracies.insert(all.accuracies.end(), d.accuracies.begin(), d.accuracies.end());
+    all.test_losses.insert(all.test_losses.end(), d.test_losses.begin(), d.test_losses.end());
+  }
+  if (all.accuracies.empty()) return all;
+  const double n = static_cast<double>(all.accuracies.size());
+  for (double v : all.accuracies) all.mean += v / n;
+  for (double v : all.accuracies) all.stddev += (v - all.mean) * (v - all.mean) / n;
+  all.stddev = std::sqrt(all.stddev);
+  return all;
+}
 
 //! "97.12 ± 0.23" (in %).
 std::string percent(const dd::eval::ProtocolResult& r) {
@@ -134,6 +157,8 @@ int main(int argc, char** argv) {
   a.add_to(app);
   app.add_option("--eval-nets", a.eval_nets, "fresh ConvNet-3s trained on every selection")->check(CLI::PositiveNumber);
   app.add_option("--eval-epochs", a.eval_epochs, "epochs per net (the DC protocol's other settings)")->check(CLI::PositiveNumber);
+  app.add_option("--draws", a.draws, "selections per cell, with the selector seeds seed, seed + 1, ...; each trains "
+                 "--eval-nets nets and a cell pools them all")->check(CLI::PositiveNumber);
   cli::add_eval_dc_aug_flag(app, a.eval_dc_aug);
   app.add_option("--out", a.out, "also write the markdown table to this file");
   app.add_option("--save-dir", a.save_dir, "also save every selection as <dir>/<data>_<method>_ipc<N>.npz");
@@ -144,11 +169,15 @@ int main(int argc, char** argv) {
     for (const auto& m : a.methods) methods::check_method(m, "--methods entry");
     DISTILL_CHECK(!a.methods.empty() && !a.ipcs.empty(), "--methods and --ipc need at least one entry each");
     const std::string base = common.data == "mnist" || common.data == "fashion" ? common.data : "data";
-    auto npz = [&](const std::string& m, std::size_t k) { return a.save_dir + "/" + base + "_" + m + "_ipc" + std::to_string(k); };
+    // Draw 0 keeps the plain name, so that --draws 1 writes what it always wrote.
+    auto npz = [&](const std::string& m, std::size_t k, std::size_t draw) {
+      return a.save_dir + "/" + base + "_" + m + "_ipc" + std::to_string(k) + (draw ? "_draw" + std::to_string(draw) : "");
+    };
     if (!a.out.empty()) cli::check_output_file("--out", a.out);
     if (!a.save_dir.empty())
       for (const auto& m : a.methods)
-        for (auto k : a.ipcs) cli::check_output_prefix(npz(m, k), {".npz"}, "--save-dir");
+        for (auto k : a.ipcs)
+          for (std::size_t d = 0; d < a.draws; ++d) cli::check_output_prefix(npz(m, k, d), {".npz"}, "--save-dir");
 
     const auto data = cli::load_data(common.data);
     const auto& train = data.train;
@@ -179,34 +208,46 @@ int main(int argc, char** argv) {
     return cli::with_model("convnet", cli::ModelOptions{}, shape, train.num_classes, [&](const auto& convnet) {
       for (auto k : a.ipcs) {
         for (const auto& m : a.methods) {
-          const methods::AnySelector selector = methods::make_selector(m, common.seed);
           ++done;
-          std::printf("[%zu/%zu] %s, %zu / class: ", done, total, m.c_str(), k);
-          std::fflush(stdout);
+          std::vector<dd::eval::ProtocolResult> results;
           Cell c;
-          const cli::Stopwatch clock;
-          const cs::Selection s = selector.select(view, cs::Budget{.images_per_class = k});
-          c.select_seconds = clock.seconds();
-          c.weighted = s.weights.has_value();
-          std::printf("selected %zu in %.2f s%s, training %zu nets ... ", s.size(), c.select_seconds,
-                      c.weighted ? " (weighted)" : "", a.eval_nets);
-          std::fflush(stdout);
-          auto options = cli::options_json(common);
-          options.add("method", m).add("features", a.features).add("ipc", k);
-          if (methods::needs_proxy(m, a.features)) a.add_json(options);
-          const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
-          if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k) + ".npz", set);
-          const cli::Stopwatch eval_clock;
-          c.result = dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = protocol}).hard;
-          std::printf("%s (%.1f s)\n", cli::format_accuracy(c.result).c_str(), eval_clock.seconds());
-          std::fflush(stdout);
+          for (std::size_t d = 0; d < a.draws; ++d) {
+            const methods::AnySelector selector = methods::make_selector(m, common.seed + d);
+            std::printf("[%zu/%zu] %s, %zu / class%s: ", done, total, m.c_str(), k,
+                        a.draws > 1 ? (", draw " + std::to_string(d + 1) + "/" + std::to_string(a.draws)).c_str() : "");
+            std::fflush(stdout);
+            const cli::Stopwatch clock;
+            const cs::Selection s = selector.select(view, cs::Budget{.images_per_class = k});
+            const double seconds = clock.seconds();
+            c.select_seconds += seconds / static_cast<double>(a.draws);
+            c.weighted = s.weights.has_value();
+            std::printf("selected %zu in %.2f s%s, training %zu nets ... ", s.size(), seconds,
+                        c.weighted ? " (weighted)" : "", a.eval_nets);
+            std::fflush(stdout);
+            auto options = cli::options_json(common);
+            options.add("method", m).add("features", a.features).add("ipc", k).add("selector_seed", common.seed + d);
+            if (methods::needs_proxy(m, a.features)) a.add_json(options);
+            const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
+            if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k, d) + ".npz", set);
+            // Each draw's nets get their own seeds, so that a deterministic selection's draws are more nets, not
+            // the same nets again.
+            auto draw_protocol = protocol;
+            draw_protocol.seed = protocol.seed + d * a.eval_nets;
+            const cli::Stopwatch eval_clock;
+            results.push_back(dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = draw_protocol}).hard);
+            std::printf("%s (%.1f s)\n", cli::format_accuracy(results.back()).c_str(), eval_clock.seconds());
+            std::fflush(stdout);
+          }
+          c.result = pooled(results);
+          if (a.draws > 1) std::printf("  %s, %zu / class, %zu draws: %s\n", m.c_str(), k, a.draws,
+                                       cli::format_accuracy(c.result).c_str());
           cells[{m, k}] = c;
         }
       }
       const std::string table = markdown(a, data.name, cells);
-      std::printf("\n%s: ConvNet-3 test accuracy (%%, %zu nets x %zu epochs; (w): weighted loss); published: Zhao, "
-                  "Mopuri, Bilen 2021, Table 1\n\n%s",
-                  data.name.c_str(), a.eval_nets, a.eval_epochs, table.c_str());
+      std::printf("\n%s: ConvNet-3 test accuracy (%%, %zu draw(s) x %zu nets x %zu epochs; (w): weighted loss); "
+                  "published: Zhao, Mopuri, Bilen 2021, Table 1\n\n%s",
+                  data.name.c_str(), a.draws, a.eval_nets, a.eval_epochs, table.c_str());
       if (!a.out.empty()) {
         cli::write_text_file(a.out, table);
         std::printf("wrote %s\n", a.out.c_str());
