@@ -76,8 +76,9 @@ class AnySelector {
 };
 DISTILL_REQUIRE_SELECTOR(AnySelector, "AnySelector");
 
-//! The selector named `name`; `name` must be in method_names.
-inline AnySelector make_selector(const std::string& name, std::uint64_t seed) {
+//! The selector named `name`; `name` must be in method_names. `never_learned` is Forgetting's (the others ignore it).
+inline AnySelector make_selector(const std::string& name, std::uint64_t seed,
+                                 distill::coreset::NeverLearned never_learned = distill::coreset::NeverLearned::first) {
   namespace cs = distill::coreset;
   using K = cs::UncertaintyKind;
   if (name == "random") return AnySelector(cs::Random{.seed = seed});
@@ -86,7 +87,7 @@ inline AnySelector make_selector(const std::string& name, std::uint64_t seed) {
   if (name == "least_confidence") return AnySelector(cs::Uncertainty{.kind = K::least_confidence, .seed = seed});
   if (name == "entropy") return AnySelector(cs::Uncertainty{.kind = K::entropy, .seed = seed});
   if (name == "margin") return AnySelector(cs::Uncertainty{.kind = K::margin, .seed = seed});
-  if (name == "forgetting") return AnySelector(cs::Forgetting{.seed = seed});
+  if (name == "forgetting") return AnySelector(cs::Forgetting{.seed = seed, .never_learned = never_learned});
   if (name == "grand") return AnySelector(cs::Grand{.seed = seed});
   if (name == "el2n") return AnySelector(cs::El2n{.seed = seed});
   if (name == "importance") return AnySelector(cs::Importance{.seed = seed});
@@ -107,11 +108,12 @@ inline bool needs_proxy(const std::string& method, const std::string& features) 
 
 /**
  * What the selecting command lines take about the proxy network and the features (--features, --proxy,
- * --proxy-width, --proxy-epochs, --proxy-nets), and what they make of it: the view's options, the proxy's model
- * options, its one-line description and its entries in a selection's options JSON.
+ * --proxy-width, --proxy-epochs, --proxy-nets, and how forgetting ranks what the proxy never learned:
+ * --never-learned), and what they make of it: the view's options, the proxy's model options, its one-line
+ * description, the selector of a method and its entries in a selection's options JSON.
  */
 struct ProxyArgs {
-  std::string features = "pixels", proxy = "convnet";
+  std::string features = "pixels", proxy = "convnet", never_learned = "first";
   std::size_t proxy_width = 32, proxy_epochs = 3, proxy_nets = 1;
 
   void add_to(CLI::App& app) {
@@ -125,6 +127,15 @@ struct ProxyArgs {
     app.add_option("--proxy-epochs", proxy_epochs, "epochs of proxy training on the whole training split")
         ->check(CLI::PositiveNumber);
     app.add_option("--proxy-nets", proxy_nets, "proxies averaged (GraNd / EL2N / probabilities)")->check(CLI::PositiveNumber);
+    app.add_option("--never-learned", never_learned, "forgetting: examples the proxy never classified correctly go "
+                                                     "first (Toneva et al.) or count their zero events (zero, DeepCore)")
+        ->check(CLI::IsMember({"first", "zero"}));
+  }
+
+  //! The selector of method `name` (make_selector) with these options.
+  AnySelector selector(const std::string& name, std::uint64_t seed) const {
+    return make_selector(name, seed, never_learned == "zero" ? distill::coreset::NeverLearned::zero
+                                                             : distill::coreset::NeverLearned::first);
   }
 
   distill::coreset::FeatureSource feature_source() const {
@@ -143,9 +154,11 @@ struct ProxyArgs {
                 describe_model(proxy, model_options(), image_shape, classes).c_str(), proxy_nets, proxy_epochs, images);
     std::fflush(stdout);
   }
-  //! The proxy's entries of a selection's options JSON, for a method that read it.
-  void add_json(io::JsonObject& options) const {
+  //! The proxy's entries of a selection's options JSON, for a method that read it (and forgetting's rank of the
+  //! never-learned).
+  void add_json(io::JsonObject& options, const std::string& method) const {
     options.add("proxy", model_json(proxy, model_options())).add("proxy_epochs", proxy_epochs).add("proxy_nets", proxy_nets);
+    if (method == "forgetting") options.add("never_learned", never_learned);
   }
 };
 

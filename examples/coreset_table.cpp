@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
           std::vector<dd::eval::ProtocolResult> results;
           Cell c;
           for (std::size_t d = 0; d < a.draws; ++d) {
-            const methods::AnySelector selector = methods::make_selector(m, common.seed + d);
+            const methods::AnySelector selector = a.selector(m, common.seed + d);
             std::printf("[%zu/%zu] %s, %zu / class%s: ", done, total, m.c_str(), k,
                         a.draws > 1 ? (", draw " + std::to_string(d + 1) + "/" + std::to_string(a.draws)).c_str() : "");
             std::fflush(stdout);
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             auto options = cli::options_json(common);
             options.add("method", m).add("features", a.features).add("ipc", k).add("selector_seed", common.seed + d);
-            if (methods::needs_proxy(m, a.features)) a.add_json(options);
+            if (methods::needs_proxy(m, a.features)) a.add_json(options, m);
             const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
             if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k, d) + ".npz", set);
             // Each draw's nets get their own seeds, so that a deterministic selection's draws are more nets, not

@@ -63,7 +63,7 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
                                .record_dynamics = a.method == "forgetting",
                                .features = a.feature_source()};
   const std::string model = cli::describe_model(a.eval_model, eval_model_options, shape, train.num_classes);
-  const methods::AnySelector selector = methods::make_selector(a.method, common.seed);
+  const methods::AnySelector selector = a.selector(a.method, common.seed);
   return cli::with_model(a.eval_model, eval_model_options, shape, train.num_classes, [&](const auto& net) {
     const std::string dc_strategy = cli::eval_dc_strategy(a.eval_dc_aug, common.data);
     std::printf("adaptive %s: %zu fresh %s, %zu warm epoch(s) on all %zu images, then %zu epochs on subsets "
@@ -161,13 +161,13 @@ int main(int argc, char** argv) {
                                   [&](const auto& net) { return cs::SelectionView<float>(train, net, vo); })
                 : cs::SelectionView<float>(train, vo);
       const cli::Stopwatch clock;
-      const methods::AnySelector selector = methods::make_selector(a.method, common.seed);
+      const methods::AnySelector selector = a.selector(a.method, common.seed);
       const cs::Selection s = selector.select(view, budget);
       std::printf("%s: selected %zu of %zu images in %.2f s%s%s\n", selector.name().c_str(), s.size(), train.size(),
                   clock.seconds(), proxy ? " (proxy training included)" : "", s.weights ? ", weighted" : "");
       auto options = cli::options_json(common);
       options.add("method", a.method).add("features", a.features).add("ipc", a.ipc).add("fraction", a.fraction);
-      if (proxy) a.add_json(options);
+      if (proxy) a.add_json(options, a.method);
       const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
       dd::io::save_distilled(a.out + ".npz", set);
       const auto picked = train.subset(s.indices);

@@ -62,6 +62,7 @@ TEST_CASE("forgetting_counts and Forgetting: transitions correct -> incorrect, n
                                                   {1, 0, 1, 0},   //
                                                   {0, 0, 1, 1}};
   CHECK(cs::forgetting_counts(dyn) == std::vector<double>{2, 5, 0, 1});
+  CHECK(cs::forgetting_counts(dyn, cs::NeverLearned::zero) == std::vector<double>{2, 0, 0, 1});
   auto view = proxy_view();
   const auto counts = cs::forgetting_counts(view.dynamics());
   const auto s = cs::Forgetting{}.select(view, {.images_per_class = 5});
@@ -77,6 +78,15 @@ TEST_CASE("forgetting_counts and Forgetting: transitions correct -> incorrect, n
     }
   }
   CHECK(s.indices == cs::Forgetting{}.select(view, {.images_per_class = 5}).indices);
+  // NeverLearned::zero: the same ranking over the zero policy's counts.
+  const auto zero_counts = cs::forgetting_counts(view.dynamics(), cs::NeverLearned::zero);
+  const auto z = cs::Forgetting{.never_learned = cs::NeverLearned::zero}.select(view, {.images_per_class = 5});
+  REQUIRE(z.size() == 15);
+  for (std::size_t t = 0; t < z.size(); ++t) CHECK(z.scores[t] == zero_counts[z.indices[t]]);
+  for (std::int64_t c = 0; c < 3; ++c)
+    for (auto i : view.data().indices_of_class(c))  // nothing left out counts more than the least chosen of its class
+      if (std::find(z.indices.begin(), z.indices.end(), i) == z.indices.end())
+        CHECK(zero_counts[i] <= z.scores[std::size_t(c) * 5 + 4]);
   CHECK_THROWS_WITH(cs::forgetting_counts({}), Catch::Contains("no epochs"));
 }
 
