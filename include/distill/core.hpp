@@ -9,6 +9,7 @@
 #include "distill/core/error.hpp"
 #include "distill/core/rng.hpp"
 #include "distill/core/tensor.hpp"
+#include "distill/core/transform_list.hpp"
 #if DISTILL_HAS_EIGEN
 #include "distill/core/eigen_backend.hpp"
 #include "distill/core/eigen_interop.hpp"

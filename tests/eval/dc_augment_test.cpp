@@ -50,7 +50,7 @@ TEST_CASE("parse_dc_strategy reads the paper code's words and names a wrong one"
   CHECK(eval::parse_dc_strategy("none").empty());
   CHECK(eval::parse_dc_strategy("").empty());
   CHECK_THROWS_WITH(eval::parse_dc_strategy("crop_flip"), Catch::Contains("unknown transform 'flip'"));
-  CHECK_THROWS_WITH(eval::parse_dc_strategy("crop_crop"), Catch::Contains("names 'crop' twice"));
+  CHECK_THROWS_WITH(eval::parse_dc_strategy("crop_crop"), Catch::Contains("names transform 'crop' twice"));
   CHECK_THROWS_WITH(eval::DcAugment("crop", {.scale = 1.5}), Catch::Contains("scale must be in [0, 1)"));
   CHECK(eval::default_dc_strategy("mnist") == "crop_scale_rotate");
   CHECK(eval::default_dc_strategy("fashion") == "none");

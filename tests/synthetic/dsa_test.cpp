@@ -201,6 +201,7 @@ TEST_CASE("DSA strategies: parsing, the per-data-set default, draws only from th
   CHECK(dd::synthetic::default_dsa_strategy(1) == "color_crop_cutout_scale_rotate");  // digits: no flip
   CHECK(dd::synthetic::default_dsa_strategy(3) == "color_crop_cutout_flip_scale_rotate");
   CHECK_THROWS_WITH(dd::synthetic::Dsa{"color_zoom"}, Contains("unknown transform 'zoom'"));
+  CHECK_THROWS_WITH(dd::synthetic::Dsa{"crop_color_crop"}, Contains("DSA strategy 'crop_color_crop' names transform 'crop' twice"));
   CHECK_THROWS_WITH((dd::synthetic::Dsa{"color", {.prob_flip = 2}}), Contains("prob_flip is 2"));
   dd::synthetic::Dsa dsa{"crop_rotate"};
   dd::Rng rng(3);

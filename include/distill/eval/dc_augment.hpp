@@ -38,6 +38,7 @@
 #include <vector>
 
 #include "distill/core.hpp"
+#include "distill/core/transform_list.hpp"
 
 namespace distill::eval {
 
@@ -57,26 +58,11 @@ inline const char* dc_transform_name(DcTransform t) {
 
 /**
  * Parses "crop_scale_rotate" (words from crop, scale, rotate, noise joined by '_'); "none" or "" is no
- * augmentation. An unknown or repeated word throws, naming it.
+ * augmentation. An unknown or repeated word throws, naming it (parse_transform_list).
  */
 inline std::vector<DcTransform> parse_dc_strategy(std::string_view strategy) {
-  std::vector<DcTransform> out;
-  if (strategy.empty() || strategy == "none") return out;
-  std::size_t at = 0;
-  while (at <= strategy.size()) {
-    const std::size_t end = std::min(strategy.find('_', at), strategy.size());
-    const std::string_view word = strategy.substr(at, end - at);
-    const DcTransform all[] = {DcTransform::crop, DcTransform::scale, DcTransform::rotate, DcTransform::noise};
-    const auto* found = std::find_if(std::begin(all), std::end(all), [&](DcTransform t) { return word == dc_transform_name(t); });
-    DISTILL_CHECK(found != std::end(all), "DC augmentation strategy '", strategy, "': unknown transform '", word,
-                  "' (crop, scale, rotate, noise)");
-    const DcTransform t = *found;
-    DISTILL_CHECK(std::find(out.begin(), out.end(), t) == out.end(), "DC augmentation strategy '", strategy, "' names '",
-                  word, "' twice");
-    out.push_back(t);
-    at = end + 1;
-  }
-  return out;
+  static constexpr DcTransform all[] = {DcTransform::crop, DcTransform::scale, DcTransform::rotate, DcTransform::noise};
+  return parse_transform_list(strategy, all, dc_transform_name, "DC augmentation strategy");
 }
 
 //! The paper code's choice for a data set (the name distill's loaders give it): crop_scale_rotate for MNIST, none

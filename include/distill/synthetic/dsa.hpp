@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "distill/autodiff/ops/broadcast.hpp"
+#include "distill/core/transform_list.hpp"
 #include "distill/autodiff/ops/elementwise.hpp"
 #include "distill/autodiff/ops/reduce.hpp"
 #include "distill/autodiff/ops/sample.hpp"
@@ -62,27 +63,12 @@ inline const char* dsa_name(DsaTransform t) {
 /**
  * The transforms of a strategy string, e.g. "color_crop_cutout_flip_scale_rotate"; "" or "none" is no
  * augmentation.
- * @throw invalid_argument naming an unknown word
+ * @throw invalid_argument naming an unknown or repeated word (parse_transform_list)
  */
 inline std::vector<DsaTransform> parse_dsa_strategy(std::string_view strategy) {
-  std::vector<DsaTransform> out;
-  if (strategy.empty() || strategy == "none" || strategy == "None") return out;
-  std::size_t at = 0;
-  while (at <= strategy.size()) {
-    const std::size_t end = std::min(strategy.find('_', at), strategy.size());
-    const std::string_view word = strategy.substr(at, end - at);
-    bool found = false;
-    for (auto t : {DsaTransform::color, DsaTransform::crop, DsaTransform::cutout, DsaTransform::flip,
-                   DsaTransform::scale, DsaTransform::rotate})
-      if (word == dsa_name(t)) {
-        out.push_back(t);
-        found = true;
-      }
-    DISTILL_CHECK(found, "parse_dsa_strategy(): unknown transform '", word, "' in strategy '", strategy,
-                  "', expected words from color, crop, cutout, flip, scale, rotate joined by '_'");
-    at = end + 1;
-  }
-  return out;
+  static constexpr DsaTransform all[] = {DsaTransform::color, DsaTransform::crop,  DsaTransform::cutout,
+                                         DsaTransform::flip,  DsaTransform::scale, DsaTransform::rotate};
+  return parse_transform_list(strategy, all, dsa_name, "DSA strategy");
 }
 
 /**
