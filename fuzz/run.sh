@@ -8,19 +8,27 @@
 #   DISTILL_FUZZ_SECONDS=300 fuzz/run.sh npz
 #
 # Environment: DISTILL_FUZZ_BUILD (build dir, default a fresh temp dir), CXX (default clang++),
-# DISTILL_FUZZ_JOBS (targets compiled and run at once, default 1; each fuzzer runs on one core).
+# DISTILL_FUZZ_JOBS (targets compiled and run at once, default 1; each fuzzer runs on one core). A setting that is
+# not a positive integer, or a target with no fuzz/fuzz_<target>.cpp, exits 2 before anything is built.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 seconds="${DISTILL_FUZZ_SECONDS:-30}"
 cxx="${CXX_FUZZ:-${CXX:-clang++}}"
 case "$cxx" in *clang*) ;; *) cxx=clang++ ;; esac  # libFuzzer needs clang
-build="${DISTILL_FUZZ_BUILD:-$(mktemp -d "${TMPDIR:-/tmp}/distill-fuzz.XXXXXX")}"
 targets=("$@")
 [ "${#targets[@]}" -gt 0 ] || targets=(idx npy npz)
-mkdir -p "$build"
 jobs="${DISTILL_FUZZ_JOBS:-1}"
+# Bad settings exit 2 before anything is built or created.
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: DISTILL_FUZZ_JOBS=$jobs is not a positive integer" >&2; exit 2; }
 [[ "$seconds" =~ ^[1-9][0-9]*$ ]] || { echo "fuzz: DISTILL_FUZZ_SECONDS=$seconds is not a positive integer" >&2; exit 2; }
+for t in "${targets[@]}"; do
+  [[ "$t" =~ ^[a-z0-9_]+$ && -f "$here/fuzz/fuzz_$t.cpp" ]] || {
+    echo "fuzz: no target '$t' (fuzz/fuzz_$t.cpp); targets: idx npy npz" >&2
+    exit 2
+  }
+done
+build="${DISTILL_FUZZ_BUILD:-$(mktemp -d "${TMPDIR:-/tmp}/distill-fuzz.XXXXXX")}"
+mkdir -p "$build"
 
 flags=(-std=c++20 -g -O1 -I "$here/include" -I /usr/include/eigen3)
 san=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined)
