@@ -21,7 +21,6 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -75,21 +74,6 @@ struct Cell {
   double select_seconds = 0;
   bool weighted = false;
 };
-
-//! Every draw's nets as one result: their accuracies and losses in order, mean and population std over all of them.
-dd::eval::ProtocolResult pooled(const std::vector<dd::eval::ProtocolResult>& draws) {
-  dd::eval::ProtocolResult all;
-  for (const auto& d : draws) {
-    all.accuracies.insert(all.accuracies.end(), d.accuracies.begin(), d.accuracies.end());
-    all.test_losses.insert(all.test_losses.end(), d.test_losses.begin(), d.test_losses.end());
-  }
-  if (all.accuracies.empty()) return all;
-  const double n = static_cast<double>(all.accuracies.size());
-  for (double v : all.accuracies) all.mean += v / n;
-  for (double v : all.accuracies) all.stddev += (v - all.mean) * (v - all.mean) / n;
-  all.stddev = std::sqrt(all.stddev);
-  return all;
-}
 
 //! "97.12 ± 0.23" (in %).
 std::string percent(const dd::eval::ProtocolResult& r) {
@@ -209,7 +193,6 @@ int main(int argc, char** argv) {
       for (auto k : a.ipcs) {
         for (const auto& m : a.methods) {
           ++done;
-          std::vector<dd::eval::ProtocolResult> results;
           Cell c;
           for (std::size_t d = 0; d < a.draws; ++d) {
             const methods::AnySelector selector = a.selector(m, common.seed + d);
@@ -234,11 +217,11 @@ int main(int argc, char** argv) {
             auto draw_protocol = protocol;
             draw_protocol.seed = protocol.seed + d * a.eval_nets;
             const cli::Stopwatch eval_clock;
-            results.push_back(dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = draw_protocol}).hard);
-            std::printf("%s (%.1f s)\n", cli::format_accuracy(results.back()).c_str(), eval_clock.seconds());
+            const auto draw_result = dd::eval::evaluate_set<B>(convnet, set, data.test, {.protocol = draw_protocol}).hard;
+            c.result.add_runs(draw_result);
+            std::printf("%s (%.1f s)\n", cli::format_accuracy(draw_result).c_str(), eval_clock.seconds());
             std::fflush(stdout);
           }
-          c.result = pooled(results);
           if (a.draws > 1) std::printf("  %s, %zu / class, %zu draws: %s\n", m.c_str(), k, a.draws,
                                        cli::format_accuracy(c.result).c_str());
           cells[{m, k}] = c;

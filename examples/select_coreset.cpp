@@ -17,7 +17,6 @@
 // deepfool, cal, and any method with --features embedding) train --proxy-nets networks --proxy for --proxy-epochs
 // epochs first, on the whole training split; pixel methods never do.
 #include <CLI/CLI.hpp>
-#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <string>
@@ -83,8 +82,7 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
                                : cs::train_adaptive<B>(net, train, selector, budget, ao, to, dd::callbacks::ProgressBar{});
       if (!test) test = res.normalization.applied_to(data.test);
       const auto e = dd::eval::evaluate<B>(net, res.params, *test);
-      r.accuracies.push_back(e.accuracy);
-      r.test_losses.push_back(e.loss);
+      r.add_run(e.accuracy, e.loss);
       weighted = weighted || bool(res.rounds.front().selection.weights);
       select_seconds += res.select_seconds();
       total_seconds += clock.seconds();
@@ -94,10 +92,6 @@ int run_adaptive(const Args& a, const cli::CommonOptions& common) {
                   res.warm.seconds, 100 * e.accuracy);
       std::fflush(stdout);
     }
-    const double n = double(r.accuracies.size());
-    for (double v : r.accuracies) r.mean += v / n;
-    for (double v : r.accuracies) r.stddev += (v - r.mean) * (v - r.mean) / n;
-    r.stddev = std::sqrt(r.stddev);
     std::printf("%s test accuracy (%zu fresh nets, %zu epochs, re-selected every %zu%s%s): %s   (selecting %.1f s of "
                 "%.1f s)\n",
                 model.c_str(), a.eval_nets, a.eval_epochs, a.adaptive, weighted ? ", weighted loss" : "",

@@ -52,6 +52,26 @@ TEMPLATE_TEST_CASE("train_from_scratch: runs, mean, stddev and determinism", "[e
   CHECK_THROWS_AS(eval::train_from_scratch<B>(mlp, small, test, {.runs = 0}), distill::invalid_argument);
 }
 
+TEST_CASE("ProtocolResult: runs added one by one or pooled from several results give one mean and std", "[eval][protocol]") {
+  eval::ProtocolResult none;
+  none.summarize();
+  CHECK((none.mean == 0 && none.stddev == 0));
+  eval::ProtocolResult a, b;
+  a.add_run(0.5, 1.0);
+  CHECK((a.mean == 0.5 && a.stddev == 0));
+  a.add_run(0.7, 0.8);
+  b.add_run(0.9, 0.2);
+  CHECK(a.mean == Approx(0.6));
+  CHECK(a.stddev == Approx(0.1));
+  eval::ProtocolResult all;
+  all.add_runs(a);
+  all.add_runs(b);
+  CHECK(all.accuracies == std::vector<double>{0.5, 0.7, 0.9});  // the runs in order
+  CHECK(all.test_losses == std::vector<double>{1.0, 0.8, 0.2});
+  CHECK(all.mean == Approx(0.7));
+  CHECK(all.stddev == Approx(std::sqrt(0.08 / 3)));  // population std of 0.5, 0.7, 0.9
+}
+
 TEST_CASE("train_from_scratch: a distilled set's normalisation is applied to the test images", "[eval][protocol]") {
   const nn::Mlp mlp{.widths = {2, 8, 2}};
   // Training images in normalised space; the test set in raw space, shifted by the recorded mean.

@@ -64,6 +64,31 @@ struct ProtocolResult {
   double stddev = 0;                //!< population standard deviation of the test accuracies
   std::vector<double> accuracies;   //!< one per run
   std::vector<double> test_losses;  //!< one per run
+
+  //! Records one run's test accuracy and loss and refreshes mean and stddev.
+  void add_run(double accuracy, double test_loss) {
+    accuracies.push_back(accuracy);
+    test_losses.push_back(test_loss);
+    summarize();
+  }
+
+  //! Appends every run of `other`, in order, and refreshes mean and stddev: the runs of several draws as one result.
+  void add_runs(const ProtocolResult& other) {
+    accuracies.insert(accuracies.end(), other.accuracies.begin(), other.accuracies.end());
+    test_losses.insert(test_losses.end(), other.test_losses.begin(), other.test_losses.end());
+    summarize();
+  }
+
+  //! mean and (population) stddev of `accuracies`; both 0 when there are no runs.
+  void summarize() {
+    mean = stddev = 0;
+    if (accuracies.empty()) return;
+    const double n = double(accuracies.size());
+    mean = std::accumulate(accuracies.begin(), accuracies.end(), 0.0) / n;
+    double ss = 0;
+    for (double a : accuracies) ss += (a - mean) * (a - mean);
+    stddev = std::sqrt(ss / n);
+  }
 };
 
 namespace detail {
@@ -108,14 +133,8 @@ ProtocolResult train_from_scratch(const M& model, const Small& small, const Labe
     nn::Params<T> params = model.template init<BB>(rng);
     train<BB>(model, params, small, opt.train_options(run), cbs...);
     const EvalResult e = evaluate<BB>(model, params, test_n, opt.eval_batch_size);
-    r.accuracies.push_back(e.accuracy);
-    r.test_losses.push_back(e.loss);
+    r.add_run(e.accuracy, e.loss);
   }
-  const double n = double(r.accuracies.size());
-  r.mean = std::accumulate(r.accuracies.begin(), r.accuracies.end(), 0.0) / n;
-  double ss = 0;
-  for (double a : r.accuracies) ss += (a - r.mean) * (a - r.mean);
-  r.stddev = std::sqrt(ss / n);
   return r;
 }
 
