@@ -76,14 +76,16 @@ class AnySelector {
 };
 DISTILL_REQUIRE_SELECTOR(AnySelector, "AnySelector");
 
-//! The selector named `name`; `name` must be in method_names. `never_learned` is Forgetting's (the others ignore it).
+//! The selector named `name`; `name` must be in method_names. `never_learned` is Forgetting's and `first_centre`
+//! KCenterGreedy's (the others ignore them).
 inline AnySelector make_selector(const std::string& name, std::uint64_t seed,
-                                 distill::coreset::NeverLearned never_learned = distill::coreset::NeverLearned::first) {
+                                 distill::coreset::NeverLearned never_learned = distill::coreset::NeverLearned::first,
+                                 distill::coreset::FirstCentre first_centre = distill::coreset::FirstCentre::nearest_mean) {
   namespace cs = distill::coreset;
   using K = cs::UncertaintyKind;
   if (name == "random") return AnySelector(cs::Random{.seed = seed});
   if (name == "herding") return AnySelector(cs::Herding{});
-  if (name == "k_center_greedy") return AnySelector(cs::KCenterGreedy{.seed = seed});
+  if (name == "k_center_greedy") return AnySelector(cs::KCenterGreedy{.seed = seed, .first = first_centre});
   if (name == "least_confidence") return AnySelector(cs::Uncertainty{.kind = K::least_confidence, .seed = seed});
   if (name == "entropy") return AnySelector(cs::Uncertainty{.kind = K::entropy, .seed = seed});
   if (name == "margin") return AnySelector(cs::Uncertainty{.kind = K::margin, .seed = seed});
@@ -108,12 +110,13 @@ inline bool needs_proxy(const std::string& method, const std::string& features) 
 
 /**
  * What the selecting command lines take about the proxy network and the features (--features, --proxy,
- * --proxy-width, --proxy-epochs, --proxy-nets, and how forgetting ranks what the proxy never learned:
- * --never-learned), and what they make of it: the view's options, the proxy's model options, its one-line
- * description, the selector of a method and its entries in a selection's options JSON.
+ * --proxy-width, --proxy-epochs, --proxy-nets; and the options of single methods: how forgetting ranks what the
+ * proxy never learned, --never-learned, and where k-center greedy starts, --first-centre), and what they make of
+ * it: the view's options, the proxy's model options, its one-line description, the selector of a method and its
+ * entries in a selection's options JSON.
  */
 struct ProxyArgs {
-  std::string features = "pixels", proxy = "convnet", never_learned = "first";
+  std::string features = "pixels", proxy = "convnet", never_learned = "first", first_centre = "mean";
   std::size_t proxy_width = 32, proxy_epochs = 3, proxy_nets = 1;
 
   void add_to(CLI::App& app) {
@@ -130,12 +133,17 @@ struct ProxyArgs {
     app.add_option("--never-learned", never_learned, "forgetting: examples the proxy never classified correctly go "
                                                      "first (Toneva et al.) or count their zero events (zero, DeepCore)")
         ->check(CLI::IsMember({"first", "zero"}));
+    app.add_option("--first-centre", first_centre, "k_center_greedy: each class's (or the pool's) first centre is "
+                                                   "the point nearest its mean (mean, deterministic) or a seeded "
+                                                   "random one (random: --draws give different selections)")
+        ->check(CLI::IsMember({"mean", "random"}));
   }
 
   //! The selector of method `name` (make_selector) with these options.
   AnySelector selector(const std::string& name, std::uint64_t seed) const {
-    return make_selector(name, seed, never_learned == "zero" ? distill::coreset::NeverLearned::zero
-                                                             : distill::coreset::NeverLearned::first);
+    namespace cs = distill::coreset;
+    return make_selector(name, seed, never_learned == "zero" ? cs::NeverLearned::zero : cs::NeverLearned::first,
+                         first_centre == "random" ? cs::FirstCentre::random : cs::FirstCentre::nearest_mean);
   }
 
   distill::coreset::FeatureSource feature_source() const {
@@ -154,11 +162,15 @@ struct ProxyArgs {
                 describe_model(proxy, model_options(), image_shape, classes).c_str(), proxy_nets, proxy_epochs, images);
     std::fflush(stdout);
   }
-  //! The proxy's entries of a selection's options JSON, for a method that read it (and forgetting's rank of the
-  //! never-learned).
-  void add_json(io::JsonObject& options, const std::string& method) const {
+  //! The proxy's entries of a selection's options JSON, for a method that read it.
+  void add_proxy_json(io::JsonObject& options) const {
     options.add("proxy", model_json(proxy, model_options())).add("proxy_epochs", proxy_epochs).add("proxy_nets", proxy_nets);
+  }
+  //! The entries of method `method`'s own options, if it has any (forgetting's rank of the never-learned,
+  //! k-center greedy's first centre).
+  void add_method_json(io::JsonObject& options, const std::string& method) const {
     if (method == "forgetting") options.add("never_learned", never_learned);
+    if (method == "k_center_greedy") options.add("first_centre", first_centre);
   }
 };
 

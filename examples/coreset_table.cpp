@@ -209,7 +209,8 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
             auto options = cli::options_json(common);
             options.add("method", m).add("features", a.features).add("ipc", k).add("selector_seed", common.seed + d);
-            if (methods::needs_proxy(m, a.features)) a.add_json(options, m);
+            if (methods::needs_proxy(m, a.features)) a.add_proxy_json(options);
+            a.add_method_json(options, m);
             const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
             if (!a.save_dir.empty()) dd::io::save_distilled(npz(m, k, d) + ".npz", set);
             // Each draw's nets get their own seeds, so that a deterministic selection's draws are more nets, not

@@ -161,7 +161,8 @@ int main(int argc, char** argv) {
                   clock.seconds(), proxy ? " (proxy training included)" : "", s.weights ? ", weighted" : "");
       auto options = cli::options_json(common);
       options.add("method", a.method).add("features", a.features).add("ipc", a.ipc).add("fraction", a.fraction);
-      if (proxy) a.add_json(options, a.method);
+      if (proxy) a.add_proxy_json(options);
+      a.add_method_json(options, a.method);
       const auto set = cs::to_distilled_set(s, train, selector.name(), options.str());
       dd::io::save_distilled(a.out + ".npz", set);
       const auto picked = train.subset(s.indices);

@@ -2,6 +2,7 @@
 // eval::train_from_scratch: N fresh runs, mean ± population std, determinism, distilled sets in normalised space.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "distill/eval.hpp"
@@ -70,6 +71,31 @@ TEST_CASE("ProtocolResult: runs added one by one or pooled from several results 
   CHECK(all.test_losses == std::vector<double>{1.0, 0.8, 0.2});
   CHECK(all.mean == Approx(0.7));
   CHECK(all.stddev == Approx(std::sqrt(0.08 / 3)));  // population std of 0.5, 0.7, 0.9
+}
+
+TEST_CASE("ProtocolResult: a percentage, a negative loss or lists of unequal length throw and leave the result as it was", "[eval][protocol]") {
+  eval::ProtocolResult r;
+  r.add_run(0.8, 0.5);
+  CHECK_THROWS_WITH(r.add_run(96.5, 0.1), Catch::Contains("add_run(): accuracy is 96.5") &&
+                                              Catch::Contains("not a percentage"));
+  CHECK_THROWS_WITH(r.add_run(std::nan(""), 0.1), Catch::Contains("accuracy is nan"));
+  CHECK_THROWS_WITH(r.add_run(0.5, -1.0), Catch::Contains("test loss is -1"));
+  r.add_run(0.1, std::numeric_limits<double>::quiet_NaN());  // a diverged net is a result, not a mistake
+  CHECK(r.accuracies.size() == 2);
+  CHECK(r.mean == Approx(0.45));
+
+  eval::ProtocolResult bad;
+  bad.accuracies = {0.5, 0.6};
+  bad.test_losses = {0.1};
+  CHECK_THROWS_WITH(r.add_runs(bad), Catch::Contains("2 accuracies but 1 test losses"));
+  CHECK_THROWS_WITH(bad.summarize(), Catch::Contains("summarize(): 2 accuracies but 1"));
+  eval::ProtocolResult late_bad;
+  late_bad.accuracies = {0.5, 1.5};
+  late_bad.test_losses = {0.1, 0.1};
+  CHECK_THROWS_WITH(r.add_runs(late_bad), Catch::Contains("accuracy is 1.5"));
+  CHECK(r.accuracies.size() == 2);  // nothing of late_bad was appended
+  CHECK(r.test_losses.size() == 2);
+  CHECK(r.mean == Approx(0.45));
 }
 
 TEST_CASE("train_from_scratch: a distilled set's normalisation is applied to the test images", "[eval][protocol]") {

@@ -65,22 +65,31 @@ struct ProtocolResult {
   std::vector<double> accuracies;   //!< one per run
   std::vector<double> test_losses;  //!< one per run
 
-  //! Records one run's test accuracy and loss and refreshes mean and stddev.
+  //! Records one run's test accuracy (a fraction in [0, 1]) and loss and refreshes mean and stddev. A loss that
+  //! is NaN or +inf is kept (a network that diverged is a result); a negative one, or an accuracy outside [0, 1],
+  //! is a caller's mistake (a percentage passed as a fraction, swapped arguments) and throws.
   void add_run(double accuracy, double test_loss) {
+    check_run("ProtocolResult::add_run()", accuracy, test_loss);
     accuracies.push_back(accuracy);
     test_losses.push_back(test_loss);
     summarize();
   }
 
   //! Appends every run of `other`, in order, and refreshes mean and stddev: the runs of several draws as one result.
+  //! `other` is checked like add_run()'s arguments, all of it before anything is appended.
   void add_runs(const ProtocolResult& other) {
+    check_lengths("ProtocolResult::add_runs(): other", other);
+    for (std::size_t i = 0; i < other.accuracies.size(); ++i)
+      check_run("ProtocolResult::add_runs()", other.accuracies[i], other.test_losses[i]);
     accuracies.insert(accuracies.end(), other.accuracies.begin(), other.accuracies.end());
     test_losses.insert(test_losses.end(), other.test_losses.begin(), other.test_losses.end());
     summarize();
   }
 
-  //! mean and (population) stddev of `accuracies`; both 0 when there are no runs.
+  //! mean and (population) stddev of `accuracies`; both 0 when there are no runs. Throws when `accuracies` and
+  //! `test_losses` (public, so filled by hand too) differ in length.
   void summarize() {
+    check_lengths("ProtocolResult::summarize()", *this);
     mean = stddev = 0;
     if (accuracies.empty()) return;
     const double n = double(accuracies.size());
@@ -88,6 +97,17 @@ struct ProtocolResult {
     double ss = 0;
     for (double a : accuracies) ss += (a - mean) * (a - mean);
     stddev = std::sqrt(ss / n);
+  }
+
+ private:
+  static void check_run(std::string_view where, double accuracy, double test_loss) {
+    DISTILL_CHECK(accuracy >= 0 && accuracy <= 1, where, ": accuracy is ", accuracy,
+                  ", expected a fraction in [0, 1] (not a percentage, not NaN)");
+    DISTILL_CHECK(!(test_loss < 0), where, ": test loss is ", test_loss, ", expected >= 0 (NaN or inf: a diverged run)");
+  }
+  static void check_lengths(std::string_view where, const ProtocolResult& r) {
+    DISTILL_CHECK(r.accuracies.size() == r.test_losses.size(), where, ": ", r.accuracies.size(), " accuracies but ",
+                  r.test_losses.size(), " test losses, expected one of each per run");
   }
 };
 
