@@ -111,7 +111,7 @@ class DirectConv {
     pad(x, xp);
     for (std::size_t o0 = 0; o0 < out_; o0 += kForwardBlock) {
       const std::size_t nb = std::min(kForwardBlock, out_ - o0);
-      dispatch_upto<kForwardBlock>(
+      with_static_count<kForwardBlock>(
           nb, [&]<std::size_t NB>() { forward_block<NB>(xp, w + o0 * taps_, bias ? bias + o0 : nullptr, stage); });
       for (std::size_t b = 0; b < nb; ++b)
         for (std::size_t i = 0; i < oh_; ++i)
@@ -139,7 +139,7 @@ class DirectConv {
     stage_dy(dy, 0, out_, dys);
     for (std::size_t t = 0; t < taps_; t += kw) {  // one kernel row (c, ky) at a time
       for (std::size_t k = 0; k < kw; k += kScatterTaps)
-        dispatch_upto<kScatterTaps>(std::min(kScatterTaps, kw - k), [&]<std::size_t NT>() {
+        with_static_count<kScatterTaps>(std::min(kScatterTaps, kw - k), [&]<std::size_t NT>() {
           scatter_sums<NT>(w, dys, t + k, sums + k * stride + margin, stride);
         });
       // dxp[offset[t] + q] += Σ_kx sums[kx][q − kx]: the row's taps added in one pass, aligned to dxp.
@@ -163,7 +163,8 @@ class DirectConv {
     for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
       const std::size_t nb = std::min(kOutBlock, out_ - o0);
       stage_dy(dy, o0, nb, stage);
-      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB, false>(xp, stage, dw + o0 * taps_); });
+      with_static_count<kOutBlock>(nb,
+                                   [&]<std::size_t NB>() { weight_grad_block<NB, false>(xp, stage, dw + o0 * taps_); });
     }
   }
 
@@ -181,7 +182,8 @@ class DirectConv {
     for (std::size_t o0 = 0; o0 < out_; o0 += kOutBlock) {
       const std::size_t nb = std::min(kOutBlock, out_ - o0);
       stage_dy(dy, o0, nb, stage);
-      dispatch(nb, [&]<std::size_t NB>() { weight_grad_block<NB, true>(xp, stage, dwl + o0 * taps_ * kLanes); });
+      with_static_count<kOutBlock>(
+          nb, [&]<std::size_t NB>() { weight_grad_block<NB, true>(xp, stage, dwl + o0 * taps_ * kLanes); });
     }
   }
 
@@ -213,7 +215,7 @@ class DirectConv {
     const std::size_t kw = g_.kernel_w, rows = std::min<std::size_t>(kMaxRows, kGradRegs / kw);
     for (std::size_t c = 0; c < g_.channels; ++c)
       for (std::size_t ky = 0; ky < g_.kernel_h; ky += rows)
-        dispatch_rows(std::min(rows, g_.kernel_h - ky), [&]<std::size_t RY>() {
+        with_static_count<kMaxRows>(std::min(rows, g_.kernel_h - ky), [&]<std::size_t RY>() {
           if (kw == 5)
             weight_grad_rows<5, RY>(xp, dyt, dwt, c, ky);
           else
@@ -257,36 +259,6 @@ class DirectConv {
   static constexpr std::size_t kBlock = 2 * kLanes;  //!< positions per forward register block
 
   static std::size_t round_up(std::size_t n, std::size_t m) { return (n + m - 1) / m * m; }
-
-  //! Calls f.template operator()<nb>() for nb in 1..kOutBlock, so every block size has its own unrolled kernel.
-  template <class F>
-  static void dispatch(std::size_t nb, F&& f) {
-    dispatch_upto<kOutBlock>(nb, f);
-  }
-
-  //! Calls f.template operator()<nb>() for nb in 1..Max (the forward's block sizes).
-  template <std::size_t Max, class F>
-  static void dispatch_upto(std::size_t nb, F&& f) {
-    if constexpr (Max == 1)
-      f.template operator()<1>();
-    else if (nb == Max)
-      f.template operator()<Max>();
-    else
-      dispatch_upto<Max - 1>(nb, f);
-  }
-
-  //! Calls f.template operator()<rows>() for rows in 1..kMaxRows.
-  template <class F>
-  static void dispatch_rows(std::size_t rows, F&& f) {
-    static_assert(kMaxRows == 5);
-    switch (rows) {
-      case 5: f.template operator()<5>(); break;
-      case 4: f.template operator()<4>(); break;
-      case 3: f.template operator()<3>(); break;
-      case 2: f.template operator()<2>(); break;
-      default: f.template operator()<1>(); break;
-    }
-  }
 
   //! dwt[t][o] += Σ_{i,j} dyt[i·OW + j][o] · xp[offset[t] + i·Wp + j] for the RY × KW taps t of input channel c
   //! from kernel row ky0 on, one pack of output channels at a time, over the real positions only.

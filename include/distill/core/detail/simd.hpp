@@ -19,6 +19,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <utility>
 
 #if !defined(DISTILL_NO_SIMD) && __has_include(<experimental/simd>)
 #include <experimental/simd>
@@ -36,6 +37,17 @@ namespace distill::detail {
 #else
 #define DISTILL_LANE_INLINE inline
 #endif
+
+/// Calls f.template operator()<N>() with N = n, for a runtime n in [1, Max] (nothing for any other n): each count
+/// gets its own instantiation, so a kernel's register tile (accumulators per block of outputs, rows per tile) is
+/// sized at compile time and fully unrolled while the count of a loop's last, partial block is known only at run
+/// time. One comparison per candidate count, all inlined.
+template <std::size_t Max, class F>
+DISTILL_LANE_INLINE void with_static_count(std::size_t n, F&& f) {
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    ((n == I + 1 ? (f.template operator()<I + 1>(), 0) : 0), ...);
+  }(std::make_index_sequence<Max>{});
+}
 
 /// Lane operations for a value type V: a scalar float/double, or a std::experimental::simd pack.
 template <class V>

@@ -32,13 +32,7 @@ namespace distill::kernels::detail {
 template <class T>
 inline constexpr std::size_t skinny_rows = sizeof(Pack<T>) >= 64 ? 12 : 6;
 
-/// Calls f(std::integral_constant<std::size_t, n>{}) for a runtime n in [1, Max].
-template <std::size_t Max, class F>
-DISTILL_LANE_INLINE void with_static_count(std::size_t n, F&& f) {
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    ((n == I + 1 ? (f(std::integral_constant<std::size_t, I + 1>{}), 0) : 0), ...);
-  }(std::make_index_sequence<Max>{});
-}
+using distill::detail::with_static_count;
 
 /// D[j·ldd + r] = a_j · b_r for J rows of A and R rows of B: J·R dot products accumulated side by side.
 template <class T, std::size_t J, std::size_t R>
@@ -69,8 +63,7 @@ void skinny_dots_tile(const T* a, const T* b, std::size_t d, T* out, std::size_t
 template <class T>
 void skinny_dots(const T* a, std::size_t na, const T* b, std::size_t nb, std::size_t d, T* out, std::size_t ldd) {
   for (std::size_t j0 = 0; j0 < na; j0 += skinny_rows<T>) {
-    with_static_count<skinny_rows<T>>(std::min(skinny_rows<T>, na - j0), [&](auto rows) {
-      constexpr std::size_t J = decltype(rows)::value;
+    with_static_count<skinny_rows<T>>(std::min(skinny_rows<T>, na - j0), [&]<std::size_t J>() {
       std::size_t r = 0;
       for (; r + 2 <= nb; r += 2) skinny_dots_tile<T, J, 2>(a + j0 * d, b + r * d, d, out + j0 * ldd + r, ldd);
       if (r < nb) skinny_dots_tile<T, J, 1>(a + j0 * d, b + r * d, d, out + j0 * ldd + r, ldd);
@@ -105,8 +98,7 @@ void skinny_accumulate(const T* p, std::size_t ldp, std::size_t na, const T* b, 
   using V = Pack<T>;
   constexpr std::size_t lanes = Lanes<V>::size;
   for (std::size_t j0 = 0; j0 < na; j0 += skinny_rows<T>) {
-    with_static_count<skinny_rows<T>>(std::min(skinny_rows<T>, na - j0), [&](auto rows) {
-      constexpr std::size_t J = decltype(rows)::value;
+    with_static_count<skinny_rows<T>>(std::min(skinny_rows<T>, na - j0), [&]<std::size_t J>() {
       const T* pj = p + j0 * ldp;
       T* cj = c + j0 * d;
       std::size_t k = 0;
