@@ -149,7 +149,8 @@ def diff_augment(x, strategy, seed, p):
 
 
 class ConvNet(nn.Module):
-    """ConvNet-3 of the DC code (instancenorm = GroupNorm(width, width), ReLU, avg pooling); embed() = features."""
+    """ConvNet-3 of the DC code (instancenorm = GroupNorm(width, width), ReLU, avg pooling); embed() = features.
+    (pytorch_dc_reference.py uses it too, with the classifier: forward().)"""
 
     def __init__(self, channel=1, classes=10, width=128, depth=3, im_size=28):
         super().__init__()
@@ -163,6 +164,9 @@ class ConvNet(nn.Module):
 
     def embed(self, x):
         return self.features(x).reshape(x.size(0), -1)
+
+    def forward(self, x):
+        return self.classifier(self.embed(x))
 
 
 def main():
