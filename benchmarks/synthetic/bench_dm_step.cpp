@@ -18,6 +18,7 @@
 
 #include "../bench_gemm_peak.cpp"
 #include "../net_flops.hpp"
+#include "random_batches.hpp"
 #include "distill/nn.hpp"
 #include "distill/synthetic/dm.hpp"
 
@@ -47,13 +48,8 @@ void BM_dm_iteration(benchmark::State& state) {
   syn::Dm<distill::nn::ConvNet, B> dm{net, {.images_per_class = kIpc, .batch_real = kRealPerClass}};
   const syn::Dsa dsa{syn::default_dsa_strategy(1)};
   distill::Rng rng(0);
-  std::vector<distill::Tensor<T>> real(kClasses);
-  for (auto& r : real) {
-    r = distill::Tensor<T>::empty({kRealPerClass, 1, 28, 28});
-    B::random_normal(rng, r.data(), r.size(), T(0), T(1));
-  }
-  auto images = distill::Tensor<T>::empty({kClasses * kIpc, 1, 28, 28});
-  B::random_normal(rng, images.data(), images.size(), T(0), T(1));
+  const auto real = distill::bench::random_class_batches<B>(rng, kClasses, kRealPerClass);
+  auto images = distill::bench::random_images<B>(rng, kClasses * kIpc);
   distill::nn::Sgd sgd{.lr = 1.0, .momentum = 0.5};
   distill::nn::Sgd::State<T> sgd_state;
   std::vector<syn::DsaDraw> draws(kClasses);

@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pytorch_dm_reference import ConvNet, ParamDiffAug, diff_augment  # noqa: E402  (the DC code's network and DSA)
+from pytorch_dm_reference import ConvNet, ParamDiffAug, diff_augment, time_iterations  # noqa: E402  (the DC code's network, DSA)
 
 LOOPS = {1: (1, 1), 10: (10, 50), 20: (20, 25), 30: (30, 20), 40: (40, 15), 50: (50, 10)}  # get_loops()
 
@@ -106,13 +106,7 @@ def main():
                     opt_net.step()
         return loss_avg / (classes * outer_loop)
 
-    for _ in range(args.warmup):
-        iteration()
-    times = []
-    for _ in range(args.iterations):
-        t0 = time.perf_counter()
-        iteration()
-        times.append(time.perf_counter() - t0)
+    times = time_iterations(iteration, args.warmup, args.iterations)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s): {'DSA' if args.dsa else 'DC'} iteration at "
           f"{args.ipc} image(s) per class (loops {outer_loop}/{inner_loop}), real batch {args.batch_real} per class: "
           f"median {np.median(times):.3f} s, min {min(times):.3f} s over {len(times)} iterations")

@@ -5,7 +5,8 @@
 instance norm, ReLU, average pooling) per iteration, SGD (lr 1, momentum 0.5) on the images. The iteration is
 written as VICO-UoE/DatasetCondensation's main_DM.py does it (network parameters frozen, embed() of the real batch
 detached, the synthetic batch through autograd), with the DSA functions of its utils.py (aug_mode 'S': one group
-per call, all of a batch's numbers equal to the first image's in siamese mode).
+per call, all of a batch's numbers equal to the first image's in siamese mode; copied from a clone of the first, which
+this PyTorch refuses to write over itself when the batch has one image).
 
 Compare with the C++ side on the same machine, back to back, with the same number of threads:
 
@@ -50,7 +51,7 @@ def rand_scale(x, p):
     sy = torch.rand(x.shape[0]) * (r - 1.0 / r) + 1.0 / r
     theta = torch.tensor([[[sx[i], 0, 0], [0, sy[i], 0]] for i in range(x.shape[0])], dtype=torch.float)
     if p.Siamese:
-        theta[:] = theta[0]
+        theta[:] = theta[0].clone()
     grid = F.affine_grid(theta, x.shape, align_corners=True)
     return F.grid_sample(x, grid, align_corners=True)
 
@@ -61,7 +62,7 @@ def rand_rotate(x, p):
     theta = torch.tensor([[[torch.cos(t[i]), torch.sin(-t[i]), 0], [torch.sin(t[i]), torch.cos(t[i]), 0]]
                           for i in range(x.shape[0])], dtype=torch.float)
     if p.Siamese:
-        theta[:] = theta[0]
+        theta[:] = theta[0].clone()
     grid = F.affine_grid(theta, x.shape, align_corners=True)
     return F.grid_sample(x, grid, align_corners=True)
 
@@ -70,7 +71,7 @@ def rand_flip(x, p):
     set_seed(p)
     f = torch.rand(x.size(0), 1, 1, 1)
     if p.Siamese:
-        f[:] = f[0]
+        f[:] = f[0].clone()
     return torch.where(f < p.prob_flip, x.flip(3), x)
 
 
@@ -78,7 +79,7 @@ def rand_brightness(x, p):
     set_seed(p)
     b = torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype)
     if p.Siamese:
-        b[:] = b[0]
+        b[:] = b[0].clone()
     return x + (b - 0.5) * p.brightness
 
 
@@ -87,7 +88,7 @@ def rand_saturation(x, p):
     set_seed(p)
     s = torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype)
     if p.Siamese:
-        s[:] = s[0]
+        s[:] = s[0].clone()
     return (x - m) * (s * p.saturation) + m
 
 
@@ -96,7 +97,7 @@ def rand_contrast(x, p):
     set_seed(p)
     c = torch.rand(x.size(0), 1, 1, 1, dtype=x.dtype)
     if p.Siamese:
-        c[:] = c[0]
+        c[:] = c[0].clone()
     return (x - m) * (c + p.contrast) + m
 
 
@@ -107,8 +108,8 @@ def rand_crop(x, p):
     set_seed(p)
     ty = torch.randint(-sy, sy + 1, size=[x.size(0), 1, 1])
     if p.Siamese:
-        tx[:] = tx[0]
-        ty[:] = ty[0]
+        tx[:] = tx[0].clone()
+        ty[:] = ty[0].clone()
     gb, gx, gy = torch.meshgrid(torch.arange(x.size(0)), torch.arange(x.size(2)), torch.arange(x.size(3)), indexing="ij")
     gx = torch.clamp(gx + tx + 1, 0, x.size(2) + 1)
     gy = torch.clamp(gy + ty + 1, 0, x.size(3) + 1)
@@ -123,8 +124,8 @@ def rand_cutout(x, p):
     set_seed(p)
     oy = torch.randint(0, x.size(3) + (1 - cs[1] % 2), size=[x.size(0), 1, 1])
     if p.Siamese:
-        ox[:] = ox[0]
-        oy[:] = oy[0]
+        ox[:] = ox[0].clone()
+        oy[:] = oy[0].clone()
     gb, gx, gy = torch.meshgrid(torch.arange(x.size(0)), torch.arange(cs[0]), torch.arange(cs[1]), indexing="ij")
     gx = torch.clamp(gx + ox - cs[0] // 2, min=0, max=x.size(2) - 1)
     gy = torch.clamp(gy + oy - cs[1] // 2, min=0, max=x.size(3) - 1)
@@ -169,6 +170,18 @@ class ConvNet(nn.Module):
         return self.classifier(self.embed(x))
 
 
+def time_iterations(iteration, warmup, iterations):
+    """Runs iteration() `warmup` times untimed, then `iterations` times; returns the seconds of each timed one."""
+    for _ in range(warmup):
+        iteration()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        iteration()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--iterations", type=int, default=5)
@@ -206,13 +219,7 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(args.warmup):
-        iteration()
-    times = []
-    for _ in range(args.iterations):
-        t0 = time.perf_counter()
-        iteration()
-        times.append(time.perf_counter() - t0)
+    times = time_iterations(iteration, args.warmup, args.iterations)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s): DM iteration at {args.ipc} images per class, "
           f"real batch {args.batch_real} per class, DSA '{args.strategy}': median {np.median(times):.3f} s, "
           f"min {min(times):.3f} s over {len(times)} iterations")
