@@ -71,6 +71,10 @@ TEST_CASE("ProtocolResult: runs added one by one or pooled from several results 
   CHECK(all.test_losses == std::vector<double>{1.0, 0.8, 0.2});
   CHECK(all.mean == Approx(0.7));
   CHECK(all.stddev == Approx(std::sqrt(0.08 / 3)));  // population std of 0.5, 0.7, 0.9
+  all.add_runs(all);  // appending a result to itself doubles its runs
+  CHECK(all.accuracies == std::vector<double>{0.5, 0.7, 0.9, 0.5, 0.7, 0.9});
+  CHECK(all.test_losses == std::vector<double>{1.0, 0.8, 0.2, 1.0, 0.8, 0.2});
+  CHECK(all.mean == Approx(0.7));
 }
 
 TEST_CASE("ProtocolResult: a percentage, a negative loss or lists of unequal length throw and leave the result as it was", "[eval][protocol]") {

@@ -81,8 +81,10 @@ struct ProtocolResult {
     check_lengths("ProtocolResult::add_runs(): other", other);
     for (std::size_t i = 0; i < other.accuracies.size(); ++i)
       check_run("ProtocolResult::add_runs()", other.accuracies[i], other.test_losses[i]);
-    accuracies.insert(accuracies.end(), other.accuracies.begin(), other.accuracies.end());
-    test_losses.insert(test_losses.end(), other.test_losses.begin(), other.test_losses.end());
+    // Copies first: inserting a vector's own range into it is undefined, and `r.add_runs(r)` must double r's runs.
+    const std::vector<double> more_accuracies = other.accuracies, more_losses = other.test_losses;
+    accuracies.insert(accuracies.end(), more_accuracies.begin(), more_accuracies.end());
+    test_losses.insert(test_losses.end(), more_losses.begin(), more_losses.end());
     summarize();
   }
 
