@@ -16,7 +16,9 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "cli.hpp"
@@ -184,6 +186,10 @@ int main(int argc, char** argv) {
     // Everything this run will write or read is checked before the data are loaded.
     if (a.make_experts > 0) {
       expert.validate("distill_mtt");
+      // The folder the experts go to is made here, as `--make-experts 3 --experts experts/` reads.
+      std::error_code made;
+      fs::create_directories(a.experts, made);
+      if (made) throw std::invalid_argument("--experts: cannot create folder '" + a.experts.string() + "': " + made.message());
       cli::check_output_file("--experts", dd::synthetic::expert_file(a.experts, 0));
     } else {
       options.validate("distill_mtt");
