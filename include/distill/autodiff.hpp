@@ -12,6 +12,7 @@
 #include "distill/autodiff/ops/elementwise.hpp"
 #include "distill/autodiff/ops/linalg.hpp"
 #include "distill/autodiff/ops/norm.hpp"
+#include "distill/autodiff/ops/norm_pool.hpp"
 #include "distill/autodiff/ops/reduce.hpp"
 #include "distill/autodiff/ops/sample.hpp"
 #include "distill/autodiff/ops/shape.hpp"

@@ -124,6 +124,12 @@ std::vector<Case<B>> all_cases() {
   c.push_back({"instance_norm affine relu", away_from_kink<B>(), [](const Vs& x) {
                  return ad::group_norm(x[0], 3, x[1], x[2], {.relu = true});
                }});
+  // An odd height: the last row is outside every pooling window.
+  c.push_back({"group_norm_avg_pool2", {r({2, 4, 5, 4}, 80), r({4}, 81, 0.5, 1.5), r({4}, 82)},
+               [](const Vs& x) { return ad::group_norm_avg_pool2(x[0], 2, x[1], x[2]); }});
+  c.push_back({"group_norm_avg_pool2 relu, odd plane", away_from_kink<B>(), [](const Vs& x) {
+                 return ad::group_norm_avg_pool2(x[0], 3, x[1], x[2], {.relu = true});
+               }});
   return c;
 }
 
@@ -218,6 +224,52 @@ TEMPLATE_TEST_CASE("ops: fused group_norm matches its composite definition, by b
   }
 }
 
+TEMPLATE_TEST_CASE("ops: group_norm_avg_pool2 matches group_norm then avg_pool2d, by both backward paths",
+                   "[autodiff][norm]", DISTILL_TEST_DOUBLE_BACKENDS) {
+  using B = TestType;
+  using V = ad::Var<B>;
+  for (const Shape& shape : {Shape{3, 4, 6, 4}, Shape{2, 4, 7, 5}}) {  // even, and odd in both directions
+    for (const std::size_t groups : {1, 2, 4}) {
+      for (const bool relu : {false, true}) {
+        ad::Tape<B> tape;
+        const V x = tape.variable(random_tensor<B>(shape, 90, -2, 3));
+        const V gamma = tape.variable(random_tensor<B>({4}, 91, 0.5, 1.5));
+        const V beta = tape.variable(random_tensor<B>({4}, 92));
+        const V reference = ad::avg_pool2d(ad::group_norm(x, groups, gamma, beta, {.relu = relu}), 2);
+        const V fused = ad::group_norm_avg_pool2(x, groups, gamma, beta, {.relu = relu});
+        INFO("shape " << distill::show(shape) << " groups " << groups << " relu " << relu);
+        REQUIRE(fused.shape() == reference.shape());
+        for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.value()[i] == Approx(reference.value()[i]).margin(1e-12));
+
+        const V w(random_tensor<B>(reference.shape(), 93));
+        const auto expected = ad::grad(ad::dot(reference, w), {x, gamma, beta});
+        const auto plain = ad::grad(ad::dot(fused, w), {x, gamma, beta});                          // fused kernel
+        const auto recorded = ad::grad(ad::dot(fused, w), {x, gamma, beta}, {.create_graph = true});  // op-built
+        CHECK(recorded[0].requires_grad());
+        for (std::size_t k = 0; k < 3; ++k) {
+          REQUIRE(plain[k].shape() == expected[k].shape());
+          REQUIRE(recorded[k].shape() == expected[k].shape());
+          for (std::size_t i = 0; i < expected[k].size(); ++i) {
+            CHECK(plain[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+            CHECK(recorded[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+          }
+        }
+        // Without γ and β, and with an input that needs no gradient (the kernel still reduces through scratch).
+        const V constant_x(random_tensor<B>(shape, 94));
+        const V plain_ref = ad::avg_pool2d(ad::group_norm(constant_x, groups, V{}, V{}, {.relu = relu}), 2);
+        const V plain_fused = ad::group_norm_avg_pool2(constant_x, groups, V{}, V{}, {.relu = relu});
+        for (std::size_t i = 0; i < plain_fused.size(); ++i)
+          CHECK(plain_fused.value()[i] == Approx(plain_ref.value()[i]).margin(1e-12));
+        const V fused_gamma = ad::group_norm_avg_pool2(constant_x, groups, gamma, beta, {.relu = relu});
+        const V reference_gamma = ad::avg_pool2d(ad::group_norm(constant_x, groups, gamma, beta, {.relu = relu}), 2);
+        const V gamma_only = ad::grad(ad::dot(fused_gamma, w), gamma);
+        const V gamma_expected = ad::grad(ad::dot(reference_gamma, w), gamma);
+        for (std::size_t i = 0; i < 4; ++i) CHECK(gamma_only.value()[i] == Approx(gamma_expected.value()[i]).margin(1e-11));
+      }
+    }
+  }
+}
+
 TEMPLATE_TEST_CASE("ops: group_norm rejects bad arguments with a message naming them", "[autodiff][norm]",
                    DISTILL_TEST_DOUBLE_BACKENDS) {
   using B = TestType;
@@ -229,6 +281,9 @@ TEMPLATE_TEST_CASE("ops: group_norm rejects bad arguments with a message naming 
   CHECK_THROWS_WITH(ad::group_norm(x, 2, four, V{}), Catch::Contains("both gamma and beta"));
   CHECK_THROWS_WITH(ad::group_norm(V(random_tensor<B>({4, 3}, 77)), 1, V{}, V{}), Catch::Contains("NCHW"));
   CHECK_THROWS_WITH(ad::group_norm(x, 2, four, four, {.eps = 0}), Catch::Contains("eps must be positive"));
+  CHECK_THROWS_WITH(ad::group_norm_avg_pool2(x, 2, four, V{}), Catch::Contains("group_norm_avg_pool2(): give both"));
+  CHECK_THROWS_WITH(ad::group_norm_avg_pool2(V(random_tensor<B>({2, 4, 1, 6}, 78)), 2, four, four),
+                    Catch::Contains("group_norm_avg_pool2(): kernel 2x2 is larger than the padded input 1x6"));
 }
 
 TEMPLATE_TEST_CASE("ops: take and put_add reject out-of-range indices", "[autodiff]", DISTILL_TEST_DOUBLE_BACKENDS) {

@@ -221,6 +221,7 @@ struct GroupNorm {
   bool affine = true;
   double eps = 1e-5;
   bool then_relu = false;
+  bool then_avg_pool2 = false;  //!< then 2×2 average pooling, in the same node (ConvNet's norm → relu → pool)
 
   std::size_t num_params() const { return affine ? 2 : 0; }
 
@@ -238,10 +239,13 @@ struct GroupNorm {
   ad::Var<B> apply(const std::vector<ad::Var<B>>& params, std::size_t& cursor, const ad::Var<B>& x) const {
     detail::check_input(x.rank() == 4 && x.shape(1) == channels, "GroupNorm", x.shape(), "[N, channels, H, W]");
     const ad::NormOptions options{.eps = eps, .relu = then_relu};
-    if (!affine) return ad::group_norm(x, groups, ad::Var<B>{}, ad::Var<B>{}, options);
+    const auto normalise = [&](const ad::Var<B>& g, const ad::Var<B>& b) {
+      return then_avg_pool2 ? ad::group_norm_avg_pool2(x, groups, g, b, options) : ad::group_norm(x, groups, g, b, options);
+    };
+    if (!affine) return normalise(ad::Var<B>{}, ad::Var<B>{});
     const auto& g = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "weight");
     const auto& b = detail::take_param(params, cursor, Shape{channels}, "GroupNorm", "bias");
-    return ad::group_norm(x, groups, g, b, options);
+    return normalise(g, b);
   }
 };
 

@@ -233,11 +233,15 @@ struct ConvNet {
                   "ConvNet::forward(): input has shape ", show(x.shape()), ", expected [N, ", channels, ", ", image_size,
                   ", ", image_size, "]");
     ad::Var<B> h = x;
+    // norm, relu and average pooling: one tape node (their passes through memory, not their arithmetic, cost)
+    const bool pool_in_norm = norm != Norm::none && pooling == Pool::avg;
+    GroupNorm block_norm = group_norm();
+    block_norm.then_avg_pool2 = pool_in_norm;
     for (std::size_t d = 0; d < depth; ++d) {
       h = conv(d).template apply<B>(params, cursor, h);
-      if (norm != Norm::none) h = group_norm().template apply<B>(params, cursor, h);  // norm and relu, fused
+      if (norm != Norm::none) h = block_norm.template apply<B>(params, cursor, h);
       else h = ad::relu(h);
-      if (pooling == Pool::avg) h = ad::avg_pool2d(h, 2);
+      if (pooling == Pool::avg && !pool_in_norm) h = ad::avg_pool2d(h, 2);
       else if (pooling == Pool::max) h = ad::max_pool2d(h, 2);
     }
     return ad::flatten(h);

@@ -67,6 +67,37 @@ T plane_sum_sq(const T* x, std::size_t n, T shift) {
   return acc;
 }
 
+/// μ and 1/σ of one group of M = per_group · plane values: two passes (mean, then squared deviations) while the
+/// group is in cache; per-plane partial sums in T are vectorised (omp simd) and added up in double.
+template <class T>
+std::pair<double, double> group_moments(const NormGeometry& g, const T* xi, double eps) {
+  const double m = double(g.group_size());
+  double s = 0;
+  for (std::size_t c = 0; c < g.per_group(); ++c) s += double(plane_sum(xi + c * g.plane, g.plane, T(0)));
+  const double mu = s / m;
+  double v = 0;
+  for (std::size_t c = 0; c < g.per_group(); ++c) v += double(plane_sum_sq(xi + c * g.plane, g.plane, T(mu)));
+  return {mu, 1.0 / std::sqrt(v / m + eps)};
+}
+
+/// γ_c / σ and β_c − μ γ_c / σ: the affine map x ↦ scale·x + shift that normalises channel c of a group.
+template <class T>
+std::pair<T, T> channel_affine(const T* gamma, const T* beta, std::size_t channel, T mu, T r) {
+  const T scale = r * (gamma ? gamma[channel] : T(1));
+  return {scale, (beta ? beta[channel] : T(0)) - mu * scale};
+}
+
+/// The checks group_norm and group_norm_avg_pool2 share: γ and β both or neither, one per channel; eps > 0.
+template <Backend B>
+void check_norm_affine(const NormGeometry& geo, const Var<B>& gamma, const Var<B>& beta, const NormOptions& opt,
+                       const char* op) {
+  DISTILL_CHECK(gamma.defined() == beta.defined(), op, "(): give both gamma and beta, or neither");
+  DISTILL_CHECK(!gamma.defined() || (gamma.size() == geo.channels && beta.size() == geo.channels), op, "(): gamma ",
+                show(gamma.shape()), " and beta ", show(beta.shape()), " must have ", geo.channels,
+                " elements (one per channel)");
+  DISTILL_CHECK(opt.eps > 0, op, "(): eps must be positive, got ", opt.eps);
+}
+
 /// Forward: y = [relu](γ_c · (x − μ_ng)/σ_ng + β_c); writes μ and 1/σ per group (accumulated in double).
 template <class T>
 void norm_forward(const NormGeometry& g, const T* x, const T* gamma, const T* beta, double eps, bool relu, T* y,
@@ -75,21 +106,13 @@ void norm_forward(const NormGeometry& g, const T* x, const T* gamma, const T* be
 #pragma omp parallel for schedule(static) if (total * m > (1u << 15))
   for (std::size_t ng = 0; ng < total; ++ng) {
     const T* xi = x + ng * m;
-    // Two passes (mean, then squared deviations) while the group is in cache; per-plane partial sums in T are
-    // vectorised (omp simd) and added up in double.
-    double s = 0;
-    for (std::size_t c = 0; c < g.per_group(); ++c) s += double(plane_sum(xi + c * g.plane, g.plane, T(0)));
-    const double mu = s / double(m);
-    double v = 0;
-    for (std::size_t c = 0; c < g.per_group(); ++c) v += double(plane_sum_sq(xi + c * g.plane, g.plane, T(mu)));
-    const double r = 1.0 / std::sqrt(v / double(m) + eps);
+    const auto [mu, r] = group_moments(g, xi, eps);
     mean[ng] = T(mu);
     rstd[ng] = T(r);
     const std::size_t c0 = (ng % g.groups) * g.per_group();
     T* yi = y + ng * m;
     for (std::size_t c = 0; c < g.per_group(); ++c) {
-      const T scale = T(r) * (gamma ? gamma[c0 + c] : T(1));
-      const T shift = (beta ? beta[c0 + c] : T(0)) - T(mu) * scale;
+      const auto [scale, shift] = channel_affine(gamma, beta, c0 + c, T(mu), T(r));
       const T* xc = xi + c * g.plane;
       T* yc = yi + c * g.plane;
       if (relu)
@@ -99,6 +122,15 @@ void norm_forward(const NormGeometry& g, const T* x, const T* gamma, const T* be
     }
   }
 }
+
+/// ∂x = r·γ·dz − r·(a + (x − μ)·r·b) for one channel of a group (a, b: the group's sums over M): one
+/// multiply-add per element after hoisting the constants.
+template <class T>
+struct InputGradient {
+  T k_dz, k_x, k_0;
+  InputGradient(T r, T gc, T am, T bm, T mu) : k_dz(r * gc), k_x(r * r * bm), k_0(r * am - r * r * bm * mu) {}
+  T operator()(T dz, T x) const { return k_dz * dz - k_x * x - k_0; }
+};
 
 /**
  * First-order backward. dz = dy·[y > 0] (or dy), x̂ = (x − μ)/σ. Per (n, c): s1 = Σ dz, s2 = Σ dz·x̂, from which
@@ -144,23 +176,32 @@ void norm_backward(const NormGeometry& g, const T* dy, const T* x, const T* y, c
     const T am = T(a / double(m)), bm = T(b / double(m));
     for (std::size_t c = 0; c < cpg; ++c) {
       const std::size_t off = ng * m + c * g.plane;
-      const T gc = gamma ? gamma[c0 + c] : T(1);
-      // dx = r·γ·dz − r·(a + (x − μ)·r·b): one multiply-add per element after hoisting the constants.
-      const T k_dz = r * gc, k_x = r * r * bm, k_0 = r * am - k_x * mu;
+      const InputGradient<T> k(r, gamma ? gamma[c0 + c] : T(1), am, bm, mu);
       if (relu) {
         // Select dy first, then scale: with the product inside the ternary, GCC 12 (which assumes FP operations
         // may trap) kept this loop scalar with a branch per element: most of ConvNet-3's norm backward time.
 #pragma omp simd
         for (std::size_t i = 0; i < g.plane; ++i) {
           const T dz = y[off + i] > T(0) ? dy[off + i] : T(0);
-          dx[off + i] = k_dz * dz - k_x * x[off + i] - k_0;
+          dx[off + i] = k(dz, x[off + i]);
         }
       } else {
 #pragma omp simd
-        for (std::size_t i = 0; i < g.plane; ++i) dx[off + i] = k_dz * dy[off + i] - k_x * x[off + i] - k_0;
+        for (std::size_t i = 0; i < g.plane; ++i) dx[off + i] = k(dy[off + i], x[off + i]);
       }
     }
   }
+}
+
+/// ∂γ_c = Σ_n s2[n, c] and ∂β_c = Σ_n s1[n, c] from a backward's `sums` [2, N, C], appended to grads.
+template <Backend B>
+void push_affine_grads(const Tensor<typename B::Scalar>& sums, const NormGeometry& geo, const Var<B>& gamma,
+                       const Var<B>& beta, std::vector<Var<B>>& grads) {
+  using T = typename B::Scalar;
+  Tensor<T> per_channel = reduce_to<B>(sums, Shape{2, 1, geo.channels});
+  const T* sums_c = per_channel.data();
+  grads.push_back(Var<B>(Tensor<T>(gamma.shape(), std::span<const T>(sums_c + geo.channels, geo.channels))));
+  grads.push_back(Var<B>(Tensor<T>(beta.shape(), std::span<const T>(sums_c, geo.channels))));
 }
 
 /// x̂ = (x − μ)/σ per group and 1/σ, [N, G, M], from differentiable ops (the create_graph backward's pieces).
@@ -208,11 +249,7 @@ template <Backend B>
 Var<B> group_norm(const Var<B>& x, std::size_t groups, const Var<B>& gamma, const Var<B>& beta, NormOptions opt = {}) {
   using T = typename B::Scalar;
   const detail::NormGeometry geo = detail::norm_geometry(x.shape(), groups, "group_norm");
-  DISTILL_CHECK(gamma.defined() == beta.defined(), "group_norm(): give both gamma and beta, or neither");
-  DISTILL_CHECK(!gamma.defined() || (gamma.size() == geo.channels && beta.size() == geo.channels),
-                "group_norm(): gamma ", show(gamma.shape()), " and beta ", show(beta.shape()), " must have ",
-                geo.channels, " elements (one per channel)");
-  DISTILL_CHECK(opt.eps > 0, "group_norm(): eps must be positive, got ", opt.eps);
+  detail::check_norm_affine(geo, gamma, beta, opt, "group_norm");
   auto y = Tensor<T>::empty(x.shape());
   auto mean = Tensor<T>::empty(Shape{geo.batch * groups});
   auto rstd = Tensor<T>::empty(Shape{geo.batch * groups});
@@ -235,13 +272,7 @@ Var<B> group_norm(const Var<B>& x, std::size_t groups, const Var<B>& gamma, cons
                               gamma.defined() ? gamma.value().data() : nullptr, mean.data(), rstd.data(), opt.relu,
                               x.requires_grad() ? dx.data() : nullptr, sums.data());
         std::vector<Var<B>> grads{x.requires_grad() ? Var<B>(std::move(dx)) : Var<B>{}};
-        if (gamma.defined()) {
-          // ∂γ_c = Σ_n s2[n, c], ∂β_c = Σ_n s1[n, c]: sum the rows of the [N, C] halves of `sums`.
-          Tensor<T> per_channel = detail::reduce_to<B>(sums, Shape{2, 1, geo.channels});
-          const T* sums_c = per_channel.data();
-          grads.push_back(Var<B>(Tensor<T>(gamma.shape(), std::span<const T>(sums_c + geo.channels, geo.channels))));
-          grads.push_back(Var<B>(Tensor<T>(beta.shape(), std::span<const T>(sums_c, geo.channels))));
-        }
+        if (gamma.defined()) detail::push_affine_grads(sums, geo, gamma, beta, grads);
         return grads;
       },
       "group_norm");
