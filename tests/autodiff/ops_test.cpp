@@ -133,6 +133,25 @@ std::vector<Case<B>> all_cases() {
   return c;
 }
 
+// A fused op's gradients by its kernel (plain backward) and by its op-built backward (create_graph), against
+// the gradients of its definition from primitive ops; the op-built ∂x must be differentiable again.
+template <class B>
+void check_both_backward_paths(const ad::Var<B>& fused, const ad::Var<B>& reference, const ad::Var<B>& w,
+                               const std::vector<ad::Var<B>>& inputs) {
+  const auto expected = ad::grad(ad::dot(reference, w), inputs);
+  const auto plain = ad::grad(ad::dot(fused, w), inputs);
+  const auto recorded = ad::grad(ad::dot(fused, w), inputs, {.create_graph = true});
+  CHECK(recorded[0].requires_grad());
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    REQUIRE(plain[k].shape() == expected[k].shape());
+    REQUIRE(recorded[k].shape() == expected[k].shape());
+    for (std::size_t i = 0; i < expected[k].size(); ++i) {
+      CHECK(plain[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+      CHECK(recorded[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
+    }
+  }
+}
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("ops: first-order gradients match central finite differences", "[autodiff][grad]",
@@ -208,18 +227,7 @@ TEMPLATE_TEST_CASE("ops: fused group_norm matches its composite definition, by b
       for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.value()[i] == Approx(reference.value()[i]).margin(1e-12));
 
       const V w(random_tensor<B>({3, 4, 3, 2}, 73));
-      const auto expected = ad::grad(ad::dot(reference, w), {x, gamma, beta});
-      const auto plain = ad::grad(ad::dot(fused, w), {x, gamma, beta});                          // fused kernel
-      const auto recorded = ad::grad(ad::dot(fused, w), {x, gamma, beta}, {.create_graph = true});  // op-built
-      CHECK(recorded[0].requires_grad());  // ∂x depends on x: differentiable again
-      for (std::size_t k = 0; k < 3; ++k) {
-        REQUIRE(plain[k].shape() == expected[k].shape());
-        REQUIRE(recorded[k].shape() == expected[k].shape());
-        for (std::size_t i = 0; i < expected[k].size(); ++i) {
-          CHECK(plain[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
-          CHECK(recorded[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
-        }
-      }
+      check_both_backward_paths(fused, reference, w, {x, gamma, beta});
     }
   }
 }
@@ -242,18 +250,7 @@ TEMPLATE_TEST_CASE("ops: group_norm_avg_pool2 matches group_norm then avg_pool2d
         for (std::size_t i = 0; i < fused.size(); ++i) CHECK(fused.value()[i] == Approx(reference.value()[i]).margin(1e-12));
 
         const V w(random_tensor<B>(reference.shape(), 93));
-        const auto expected = ad::grad(ad::dot(reference, w), {x, gamma, beta});
-        const auto plain = ad::grad(ad::dot(fused, w), {x, gamma, beta});                          // fused kernel
-        const auto recorded = ad::grad(ad::dot(fused, w), {x, gamma, beta}, {.create_graph = true});  // op-built
-        CHECK(recorded[0].requires_grad());
-        for (std::size_t k = 0; k < 3; ++k) {
-          REQUIRE(plain[k].shape() == expected[k].shape());
-          REQUIRE(recorded[k].shape() == expected[k].shape());
-          for (std::size_t i = 0; i < expected[k].size(); ++i) {
-            CHECK(plain[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
-            CHECK(recorded[k].value()[i] == Approx(expected[k].value()[i]).margin(1e-11));
-          }
-        }
+        check_both_backward_paths(fused, reference, w, {x, gamma, beta});
         // Without γ and β, and with an input that needs no gradient (the kernel still reduces through scratch).
         const V constant_x(random_tensor<B>(shape, 94));
         const V plain_ref = ad::avg_pool2d(ad::group_norm(constant_x, groups, V{}, V{}, {.relu = relu}), 2);

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <span>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -132,6 +133,46 @@ struct InputGradient {
   T operator()(T dz, T x) const { return k_dz * dz - k_x * x - k_0; }
 };
 
+/// Σ dz and Σ dz·(x − μ) over one plane, vectorised.
+template <class T>
+std::pair<T, T> plane_grad_sums(const T* dz, const T* x, std::size_t n, T mu) {
+  T t1 = 0, t2 = 0;
+#pragma omp simd reduction(+ : t1, t2)
+  for (std::size_t i = 0; i < n; ++i) {
+    t1 += dz[i];
+    t2 += dz[i] * (x[i] - mu);
+  }
+  return {t1, t2};
+}
+
+/// A group's backward sums: per (n, c) s1 = Σ dz and s2 = Σ dz·x̂ are stored (∂β, ∂γ come from them) and their
+/// γ-weighted totals a = Σ_c γ_c s1, b = Σ_c γ_c s2 kept for ∂x.
+struct GroupSums {
+  double a = 0, b = 0;
+  template <class T>
+  void add(const NormGeometry& g, std::size_t n, std::size_t channel, T t1, T t2, const T* gamma, T* s1, T* s2) {
+    s1[n * g.channels + channel] = t1;
+    s2[n * g.channels + channel] = t2;
+    const double gc = gamma ? double(gamma[channel]) : 1.0;
+    a += gc * t1;
+    b += gc * t2;
+  }
+};
+
+/// ∂x of group ng from its (already masked) dz, which may be dx itself.
+template <class T>
+void write_input_gradient(const NormGeometry& g, std::size_t ng, const T* dz, const T* x, const T* gamma, T mu, T r,
+                          const GroupSums& sums, T* dx) {
+  const std::size_t m = g.group_size(), c0 = (ng % g.groups) * g.per_group();
+  const T am = T(sums.a / double(m)), bm = T(sums.b / double(m));
+  for (std::size_t c = 0; c < g.per_group(); ++c) {
+    const std::size_t off = ng * m + c * g.plane;
+    const InputGradient<T> k(r, gamma ? gamma[c0 + c] : T(1), am, bm, mu);
+#pragma omp simd
+    for (std::size_t i = 0; i < g.plane; ++i) dx[off + i] = k(dz[off + i], x[off + i]);
+  }
+}
+
 /**
  * First-order backward. dz = dy·[y > 0] (or dy), x̂ = (x − μ)/σ. Per (n, c): s1 = Σ dz, s2 = Σ dz·x̂, from which
  * ∂β_c = Σ_n s1, ∂γ_c = Σ_n s2 and, per group, a = Σ_c γ_c s1 / M, b = Σ_c γ_c s2 / M, ∂x = (1/σ)(γ_c dz − a − x̂ b).
@@ -147,7 +188,7 @@ void norm_backward(const NormGeometry& g, const T* dy, const T* x, const T* y, c
   for (std::size_t ng = 0; ng < total; ++ng) {
     const std::size_t n = ng / g.groups, c0 = (ng % g.groups) * cpg;
     const T mu = mean[ng], r = rstd[ng];
-    double a = 0, b = 0;
+    GroupSums sums_ab;
     for (std::size_t c = 0; c < cpg; ++c) {
       const std::size_t off = ng * m + c * g.plane;
       T t1 = 0, t2 = 0;
@@ -159,35 +200,25 @@ void norm_backward(const NormGeometry& g, const T* dy, const T* x, const T* y, c
           t2 += dz * (x[off + i] - mu);
         }
       } else {
-#pragma omp simd reduction(+ : t1, t2)
-        for (std::size_t i = 0; i < g.plane; ++i) {
-          t1 += dy[off + i];
-          t2 += dy[off + i] * (x[off + i] - mu);
-        }
+        std::tie(t1, t2) = plane_grad_sums(dy + off, x + off, g.plane, mu);
       }
-      t2 *= r;
-      s1[n * g.channels + c0 + c] = t1;
-      s2[n * g.channels + c0 + c] = t2;
-      const double gc = gamma ? double(gamma[c0 + c]) : 1.0;
-      a += gc * t1;
-      b += gc * t2;
+      sums_ab.add(g, n, c0 + c, t1, t2 * r, gamma, s1, s2);
     }
     if (!dx) continue;
-    const T am = T(a / double(m)), bm = T(b / double(m));
+    if (!relu) {
+      write_input_gradient(g, ng, dy, x, gamma, mu, r, sums_ab, dx);
+      continue;
+    }
+    const T am = T(sums_ab.a / double(m)), bm = T(sums_ab.b / double(m));
     for (std::size_t c = 0; c < cpg; ++c) {
       const std::size_t off = ng * m + c * g.plane;
       const InputGradient<T> k(r, gamma ? gamma[c0 + c] : T(1), am, bm, mu);
-      if (relu) {
-        // Select dy first, then scale: with the product inside the ternary, GCC 12 (which assumes FP operations
-        // may trap) kept this loop scalar with a branch per element: most of ConvNet-3's norm backward time.
+      // Select dy first, then scale: with the product inside the ternary, GCC 12 (which assumes FP operations
+      // may trap) kept this loop scalar with a branch per element: most of ConvNet-3's norm backward time.
 #pragma omp simd
-        for (std::size_t i = 0; i < g.plane; ++i) {
-          const T dz = y[off + i] > T(0) ? dy[off + i] : T(0);
-          dx[off + i] = k(dz, x[off + i]);
-        }
-      } else {
-#pragma omp simd
-        for (std::size_t i = 0; i < g.plane; ++i) dx[off + i] = k(dy[off + i], x[off + i]);
+      for (std::size_t i = 0; i < g.plane; ++i) {
+        const T dz = y[off + i] > T(0) ? dy[off + i] : T(0);
+        dx[off + i] = k(dz, x[off + i]);
       }
     }
   }

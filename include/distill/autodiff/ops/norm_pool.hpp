@@ -19,6 +19,8 @@
  * op-built backward, with the ReLU mask recomputed from x.
  */
 
+#include <algorithm>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -86,7 +88,7 @@ void norm_pool_backward(const NormGeometry& g, std::size_t width, const T* dp, c
   for (std::size_t ng = 0; ng < total; ++ng) {
     const std::size_t n = ng / g.groups, c0 = (ng % g.groups) * cpg;
     const T mu = mean[ng], r = rstd[ng];
-    double a = 0, b = 0;
+    GroupSums sums_ab;
     for (std::size_t c = 0; c < cpg; ++c) {
       const std::size_t off = ng * m + c * g.plane;
       const T* dpc = dp + (ng * cpg + c) * oh * ow;
@@ -114,26 +116,11 @@ void norm_pool_backward(const NormGeometry& g, std::size_t width, const T* dp, c
           t2 += d * (xc[i] - mu);
         }
       } else {
-#pragma omp simd reduction(+ : t1, t2)
-        for (std::size_t i = 0; i < g.plane; ++i) {
-          t1 += dz[i];
-          t2 += dz[i] * (xc[i] - mu);
-        }
+        std::tie(t1, t2) = plane_grad_sums(dz, xc, g.plane, mu);
       }
-      t2 *= r;
-      s1[n * g.channels + c0 + c] = t1;
-      s2[n * g.channels + c0 + c] = t2;
-      const double gc = gamma ? double(gamma[c0 + c]) : 1.0;
-      a += gc * t1;
-      b += gc * t2;
+      sums_ab.add(g, n, c0 + c, t1, t2 * r, gamma, s1, s2);
     }
-    const T am = T(a / double(m)), bm = T(b / double(m));
-    for (std::size_t c = 0; c < cpg; ++c) {
-      const std::size_t off = ng * m + c * g.plane;
-      const InputGradient<T> k(r, gamma ? gamma[c0 + c] : T(1), am, bm, mu);
-#pragma omp simd
-      for (std::size_t i = 0; i < g.plane; ++i) dx[off + i] = k(dx[off + i], x[off + i]);
-    }
+    write_input_gradient(g, ng, dx, x, gamma, mu, r, sums_ab, dx);
   }
 }
 
