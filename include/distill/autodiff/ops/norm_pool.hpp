@@ -12,7 +12,8 @@
  * 8.5 tensor-sized passes through memory, and these passes (not arithmetic) are what a ConvNet-3 block's norm
  * costs. Fused, a group is normalised, rectified and pooled while it is in cache (forward: read x, write a
  * quarter), and the backward expands the pooled gradient, masks it with the ReLU recomputed from x, reduces it
- * and writes ∂x in the same visit (read x and a quarter, write ∂x): 3.5 passes.
+ * and writes ∂x in the same visit (read x and a quarter, write ∂x): 3.5 passes. In a DC iteration at 1 image per
+ * class (bench_dc_step --profile, one thread) norm and pooling took 1.15 s as two nodes, 0.61 s as one.
  *
  * Odd heights and widths drop the last row / column, as avg_pool2d(·, 2) does; their gradient is zero.
  * Higher order stays exact: under create_graph the backward is avg_pool2d_adjoint followed by group_norm's
